@@ -1,0 +1,355 @@
+//! A tokenised segment: zero-copy access to its elements and components.
+//!
+//! The lexer splits a segment once into component spans that point into the
+//! input buffer; values are unescaped, decoded and parsed only when a mapping
+//! asks for them, so segments nobody maps cost almost nothing.
+
+use std::borrow::Cow;
+
+use rust_decimal::Decimal;
+
+use super::{Charset, Delimiters};
+
+/// Byte range of a component inside the segment bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// An element: a run of components in the span table. Repetitions (syntax
+/// version 4) follow their element with `repeat = true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ElementSpan {
+    pub first: u32,
+    pub count: u32,
+    pub repeat: bool,
+}
+
+/// Splits `bytes` (one segment, without its terminator) into spans.
+/// Returns the tag length. Clears and fills `comps` and `elems`; index 0 of
+/// `elems` is the tag itself.
+pub(crate) fn split(
+    bytes: &[u8],
+    d: &Delimiters,
+    comps: &mut Vec<Span>,
+    elems: &mut Vec<ElementSpan>,
+) -> bool {
+    comps.clear();
+    elems.clear();
+    let release = d.release.unwrap_or(0);
+    let has_release = d.release.is_some();
+    let rep = d.repetition.unwrap_or(0);
+    let has_rep = d.repetition.is_some();
+    let mut escaped = false;
+    let mut comp_start = 0u32;
+    let mut elem_first = 0u32;
+    let mut repeat = false;
+    let mut i = 0usize;
+    let n = bytes.len();
+    while i < n {
+        let b = bytes[i];
+        if has_release && b == release {
+            escaped = true;
+            i += 2;
+            continue;
+        }
+        if b == d.element || (has_rep && b == rep) || b == d.component {
+            comps.push(Span {
+                start: comp_start,
+                end: i as u32,
+            });
+            if b != d.component {
+                let count = comps.len() as u32 - elem_first;
+                elems.push(ElementSpan {
+                    first: elem_first,
+                    count,
+                    repeat,
+                });
+                elem_first = comps.len() as u32;
+                repeat = b != d.element;
+            }
+            comp_start = i as u32 + 1;
+        }
+        i += 1;
+    }
+    let end = n.min(i) as u32;
+    comps.push(Span {
+        start: comp_start,
+        end,
+    });
+    elems.push(ElementSpan {
+        first: elem_first,
+        count: comps.len() as u32 - elem_first,
+        repeat,
+    });
+    escaped
+}
+
+/// Removes release characters: `?+` becomes `+`, `??` becomes `?`.
+pub fn unescape(raw: &[u8], release: Option<u8>) -> Cow<'_, [u8]> {
+    let Some(r) = release else {
+        return Cow::Borrowed(raw);
+    };
+    if !raw.contains(&r) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == r && i + 1 < raw.len() {
+            out.push(raw[i + 1]);
+            i += 2;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Why a value could not be read as a number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a number: {0:?}")]
+pub struct NotANumber(pub String);
+
+/// Parses an EDIFACT numeric value: optional leading sign, digits, one
+/// decimal mark (`.` or `,`: ISO 9735 allows either whatever the UNA says).
+pub fn parse_decimal(raw: &[u8]) -> Result<Decimal, NotANumber> {
+    let bad = || NotANumber(String::from_utf8_lossy(raw).into_owned());
+    let s = raw;
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() {
+        return Err(bad());
+    }
+    let mut mantissa: i128 = 0;
+    let mut scale: u32 = 0;
+    let mut seen_mark = false;
+    let mut seen_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                mantissa = mantissa
+                    .checked_mul(10)
+                    .and_then(|m| m.checked_add(i128::from(b - b'0')))
+                    .ok_or_else(bad)?;
+                if seen_mark {
+                    scale += 1;
+                }
+            }
+            b'.' | b',' if !seen_mark => seen_mark = true,
+            _ => return Err(bad()),
+        }
+    }
+    if !seen_digit || scale > 28 || mantissa > 79_228_162_514_264_337_593_543_950_335 {
+        return Err(bad());
+    }
+    if neg {
+        mantissa = -mantissa;
+    }
+    Ok(Decimal::from_i128_with_scale(mantissa, scale))
+}
+
+/// One segment, borrowed from the lexer until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) comps: &'a [Span],
+    pub(crate) elems: &'a [ElementSpan],
+    pub(crate) release: Option<u8>,
+    pub(crate) charset: Charset,
+    /// Byte offset of the segment in the input.
+    pub offset: u64,
+    /// 1-based line of the segment's first byte in the input.
+    pub line: u32,
+}
+
+impl<'a> Segment<'a> {
+    /// The raw bytes of the segment, without terminator.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The segment tag (`BGM`, `LIN` …) as raw bytes.
+    pub fn tag_bytes(&self) -> &'a [u8] {
+        match self.elems.first() {
+            Some(e) if e.count > 0 => {
+                let s = self.comps[e.first as usize];
+                &self.bytes[s.start as usize..s.end as usize]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The segment tag as text (lossy for invalid bytes).
+    pub fn tag(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.tag_bytes())
+    }
+
+    /// True when the tag is three upper-case letters or digits.
+    pub fn has_valid_tag(&self) -> bool {
+        let t = self.tag_bytes();
+        t.len() == 3
+            && t.iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            && self.elems.first().is_some_and(|e| e.count == 1)
+    }
+
+    /// Number of data elements after the tag (repetitions not counted).
+    pub fn element_count(&self) -> usize {
+        self.elems.iter().skip(1).filter(|e| !e.repeat).count()
+    }
+
+    fn element_span(&self, element: usize) -> Option<ElementSpan> {
+        if element == 0 {
+            return None;
+        }
+        // Fast path: no repetitions.
+        if let Some(e) = self.elems.get(element) {
+            if !self.elems[..=element].iter().any(|e| e.repeat) {
+                return Some(*e);
+            }
+        }
+        self.elems
+            .iter()
+            .skip(1)
+            .filter(|e| !e.repeat)
+            .nth(element - 1)
+            .copied()
+    }
+
+    /// Number of components of data element `element` (1-based); 0 when absent.
+    pub fn component_count(&self, element: usize) -> usize {
+        self.element_span(element).map_or(0, |e| e.count as usize)
+    }
+
+    /// Raw (still escaped) bytes of `element`.`component` (both 1-based),
+    /// `None` when absent or empty.
+    pub fn raw(&self, element: usize, component: usize) -> Option<&'a [u8]> {
+        let e = self.element_span(element)?;
+        if component == 0 || component > e.count as usize {
+            return None;
+        }
+        let s = self.comps[(e.first as usize) + component - 1];
+        let v = &self.bytes[s.start as usize..s.end as usize];
+        (!v.is_empty()).then_some(v)
+    }
+
+    /// Unescaped bytes of `element`.`component`.
+    pub fn value(&self, element: usize, component: usize) -> Option<Cow<'a, [u8]>> {
+        self.raw(element, component)
+            .map(|raw| unescape(raw, self.release))
+    }
+
+    /// Unescaped, decoded text of `element`.`component`.
+    pub fn text(&self, element: usize, component: usize) -> Option<Cow<'a, str>> {
+        let raw = self.raw(element, component)?;
+        Some(match unescape(raw, self.release) {
+            Cow::Borrowed(b) => self.charset.decode(b),
+            Cow::Owned(v) => Cow::Owned(self.charset.decode(&v).into_owned()),
+        })
+    }
+
+    /// Numeric value of `element`.`component`; `Ok(None)` when absent.
+    pub fn decimal(&self, element: usize, component: usize) -> Result<Option<Decimal>, NotANumber> {
+        match self.raw(element, component) {
+            None => Ok(None),
+            Some(raw) => parse_decimal(&unescape(raw, self.release)).map(Some),
+        }
+    }
+
+    /// All repetitions of data element `element` (syntax version 4), the
+    /// first included, each as its component count and first raw component.
+    pub fn repetitions(&self, element: usize) -> usize {
+        let mut seen = 0;
+        let mut count = 0;
+        for e in self.elems.iter().skip(1) {
+            if !e.repeat {
+                seen += 1;
+            }
+            if seen == element {
+                count += 1;
+            } else if seen > element {
+                break;
+            }
+        }
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg<'a>(
+        bytes: &'a [u8],
+        comps: &'a mut Vec<Span>,
+        elems: &'a mut Vec<ElementSpan>,
+        d: &Delimiters,
+    ) -> Segment<'a> {
+        split(bytes, d, comps, elems);
+        Segment {
+            bytes,
+            comps,
+            elems,
+            release: d.release,
+            charset: Charset::Latin1,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn splits_elements_and_components() {
+        let (mut c, mut e) = (Vec::new(), Vec::new());
+        let d = Delimiters::default();
+        let s = seg(b"DTM+137:20240301:102", &mut c, &mut e, &d);
+        assert_eq!(s.tag(), "DTM");
+        assert!(s.has_valid_tag());
+        assert_eq!(s.element_count(), 1);
+        assert_eq!(s.text(1, 2).as_deref(), Some("20240301"));
+        assert_eq!(s.text(1, 4), None);
+        assert_eq!(s.text(2, 1), None);
+    }
+
+    #[test]
+    fn release_characters() {
+        let (mut c, mut e) = (Vec::new(), Vec::new());
+        let d = Delimiters::default();
+        let s = seg(b"IMD+F++:::A?+B?:C??D?'E", &mut c, &mut e, &d);
+        assert_eq!(s.text(3, 4).as_deref(), Some("A+B:C?D'E"));
+        let s2 = seg(b"FTX+X+NO MORE??+F2", &mut c, &mut e, &d);
+        assert_eq!(s2.text(2, 1).as_deref(), Some("NO MORE?"));
+        assert_eq!(s2.text(3, 1).as_deref(), Some("F2"));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_decimal(b"12.50").unwrap().to_string(), "12.50");
+        assert_eq!(parse_decimal(b"19,9").unwrap().to_string(), "19.9");
+        assert_eq!(parse_decimal(b"-3").unwrap().to_string(), "-3");
+        assert!(parse_decimal(b"1020A").is_err());
+        assert!(parse_decimal(b"$1.179").is_err());
+        assert!(parse_decimal(b"1.2.3").is_err());
+        assert!(parse_decimal(b"").is_err());
+        assert!(parse_decimal(b"99999999999999999999999999999999999").is_err());
+    }
+
+    #[test]
+    fn repetition_separator() {
+        let (mut c, mut e) = (Vec::new(), Vec::new());
+        let d = Delimiters {
+            repetition: Some(b'*'),
+            ..Delimiters::default()
+        };
+        let s = seg(b"ABC+a*b*c+d", &mut c, &mut e, &d);
+        assert_eq!(s.element_count(), 2);
+        assert_eq!(s.repetitions(1), 3);
+        assert_eq!(s.text(2, 1).as_deref(), Some("d"));
+    }
+}
