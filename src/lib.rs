@@ -9,10 +9,13 @@
 //!   loaded from `mappings/`;
 //! - [`diagnostics`]: located problems shared by every stage;
 //! - [`translate`]: the file → documents entry point used by the CLI and the
-//!   daemon.
+//!   daemon;
+//! - [`cli`]: the command line.
 
 pub mod diagnostics;
 pub mod formats;
 pub mod mapping;
 pub mod model;
 pub mod translate;
+
+pub mod cli;

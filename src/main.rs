@@ -1,1 +1,6 @@
-fn main() {}
+//! The `comptoir` command line: a thin shell over the library.
+//! See `src/cli/` for each subcommand.
+
+fn main() {
+    std::process::exit(comptoir::cli::main());
+}

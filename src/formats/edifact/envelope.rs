@@ -234,6 +234,12 @@ impl<R: Read> Reader<R> {
         self.lexer.bytes_read()
     }
 
+    /// Changes the policy, e.g. once the interchange sender identified a
+    /// partner with its own policy.
+    pub fn set_policy(&mut self, policy: EnvelopePolicy) {
+        self.policy = policy;
+    }
+
     /// Takes the diagnostics raised since the last call.
     pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.diagnostics)
