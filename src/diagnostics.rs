@@ -174,16 +174,22 @@ impl fmt::Display for Diagnostic {
 
 /// What to do when a check fails: configurable per partner for the checks
 /// real partners get wrong (control counts, control references…).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Say nothing.
     Ignore,
     /// Report a warning and go on.
-    #[default]
     Warn,
     /// Report an error: the message or interchange is rejected.
     Reject,
+}
+
+impl Default for Action {
+    /// Rejecting is the safe default: a check is only relaxed on purpose.
+    fn default() -> Action {
+        Action::Reject
+    }
 }
 
 impl Action {

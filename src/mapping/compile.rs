@@ -121,6 +121,7 @@ impl NewKind {
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
+    pub invalid: crate::diagnostics::Action,
     pub conds: Vec<Cond>,
     pub new: Option<NewKind>,
     pub sets: Vec<(Target, Vec<Source>)>,
@@ -365,6 +366,13 @@ impl CompiledMapping {
                 rule: name.clone(),
                 message,
             };
+            // Shared rules files serve several structures: a rule for a group
+            // this structure does not have simply does not apply here.
+            if let Some((g, _)) = r.at.rsplit_once('/') {
+                if g != "*" && !by_name.contains_key(g) {
+                    continue;
+                }
+            }
             let (group, tag) = parse_at(&r.at).map_err(&err)?;
             let mut conds = Vec::new();
             for (negate, map) in [(false, &r.when), (true, &r.unless)] {
@@ -429,6 +437,7 @@ impl CompiledMapping {
                 .or_default()
                 .push(rules.len() as u32);
             rules.push(Rule {
+                invalid: r.invalid,
                 conds,
                 new,
                 sets,
@@ -442,6 +451,11 @@ impl CompiledMapping {
                 file: cfile.clone(),
                 message: format!("check at {:?}: {message}", c.at),
             };
+            if let Some((g, _)) = c.at.rsplit_once('/') {
+                if g != "*" && !by_name.contains_key(g) {
+                    continue;
+                }
+            }
             let (group, tag) = parse_at(&c.at).map_err(&err)?;
             checks.entry((group, tag)).or_default().push(Check {
                 path: Path::parse(&c.element).map_err(&err)?,

@@ -545,20 +545,25 @@ impl<'m> MessageMapper<'m> {
 
     fn value_error(
         &mut self,
+        rule: &Rule,
         seg: &Segment<'_>,
         position: u32,
         src: &Source,
         msg: String,
         syntax: &str,
     ) {
+        let Some(severity) = rule.invalid.severity() else {
+            return;
+        };
         let loc = match src {
             Source::Path(p) | Source::Table(_, p) => self
                 .loc(seg, position)
                 .at_element(u32::from(p.element), Some(u32::from(p.component))),
             Source::Literal(_) => self.loc(seg, position),
         };
-        self.diagnostics
-            .push(Diagnostic::error("invalid-value", loc, msg).with_syntax_error(syntax));
+        let mut d = Diagnostic::error("invalid-value", loc, msg).with_syntax_error(syntax);
+        d.severity = severity;
+        self.diagnostics.push(d);
     }
 
     fn apply(&mut self, rule: &Rule, seg: &Segment<'_>, position: u32) {
@@ -608,6 +613,7 @@ impl<'m> MessageMapper<'m> {
                 {
                     Ok(d) => self.set_decimal(target, kind, d),
                     Err(_) => self.value_error(
+                        rule,
                         seg,
                         position,
                         first_src,
@@ -618,6 +624,7 @@ impl<'m> MessageMapper<'m> {
                 ValueType::Integer => match text.trim().parse::<u32>() {
                     Ok(n) => self.set_integer(target, n),
                     Err(_) => self.value_error(
+                        rule,
                         seg,
                         position,
                         first_src,

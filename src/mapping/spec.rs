@@ -185,6 +185,11 @@ pub struct RuleSpec {
     /// or `@table(E.C)` for a code looked up in a code table.
     #[serde(default)]
     pub set: BTreeMap<String, Sources>,
+    /// What an unreadable value (not a number, not a date) does: `reject`
+    /// (default) the message, or `warn` and leave the field empty, for
+    /// fields that are only informative in this message.
+    #[serde(default)]
+    pub invalid: crate::diagnostics::Action,
     /// Element holding the date/time format code (EDIFACT 2379) for date
     /// targets; format 102 when absent.
     #[serde(default)]

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use encoding_rs::Encoding;
 
 /// The character repertoire of an interchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Charset {
     /// UNOA / UNOB: ASCII subsets.
     Ascii,
@@ -22,13 +22,8 @@ pub enum Charset {
     /// UNOD…UNOK: another ISO 8859 part.
     Iso8859(&'static Encoding),
     /// UNOW / UNOY: UTF-8 (and anything undeclared).
+    #[default]
     Utf8,
-}
-
-impl Default for Charset {
-    fn default() -> Charset {
-        Charset::Utf8
-    }
 }
 
 impl Charset {

@@ -535,7 +535,7 @@ impl<R: Read> Reader<R> {
                     self.policy.control_counts,
                     count.parse::<u32>().ok() == Some(g.messages),
                     "une-count",
-                    "26",
+                    "29",
                     info.loc.at_element(1, Some(1)),
                     format!(
                         "UNE says {count:?} messages but the group holds {}",
@@ -546,7 +546,7 @@ impl<R: Read> Reader<R> {
                     self.policy.control_references,
                     r == g.header.control_ref,
                     "une-reference",
-                    "25",
+                    "28",
                     info.loc.at_element(2, Some(1)),
                     format!(
                         "UNE reference {r:?} differs from UNG reference {:?}",
@@ -601,7 +601,7 @@ impl<R: Read> Reader<R> {
             self.policy.control_counts,
             count.parse::<u32>().ok() == Some(expected),
             "unz-count",
-            "26",
+            "29",
             loc.at_element(1, Some(1)),
             format!("UNZ says {count:?} {what} but the interchange holds {expected}"),
         );
@@ -609,7 +609,7 @@ impl<R: Read> Reader<R> {
             self.policy.control_references,
             r == ih.control_ref,
             "unz-reference",
-            "25",
+            "28",
             loc.at_element(2, Some(1)),
             format!(
                 "UNZ reference {r:?} differs from UNB reference {:?}",
@@ -689,7 +689,7 @@ impl<R: Read> Reader<R> {
             );
         } else if !self.refs_seen.insert(reference.clone()) {
             self.push(
-                Some(Severity::Error),
+                self.policy.control_references.severity(),
                 "duplicate-message-ref",
                 Some("26"),
                 loc.at_element(1, Some(1)),
@@ -738,7 +738,7 @@ impl<R: Read> Reader<R> {
             self.policy.control_counts,
             count.parse::<u32>().ok() == Some(segments),
             "unt-count",
-            "26",
+            "29",
             loc.at_element(1, Some(1)),
             format!("UNT says {count:?} segments but the message has {segments}"),
         );
@@ -746,7 +746,7 @@ impl<R: Read> Reader<R> {
             self.policy.control_references,
             r == reference,
             "unt-reference",
-            "25",
+            "28",
             loc.at_element(2, Some(1)),
             format!("UNT reference {r:?} differs from UNH reference {reference:?}"),
         );
@@ -754,6 +754,33 @@ impl<R: Read> Reader<R> {
             self.ended = m.header;
         }
         self.queue.push_back(Queued::MessageEnd);
+    }
+
+    /// UNO starts an object package (ISO 9735-8): its last element is the
+    /// object's length in octets, which follow raw and are skipped; UNP
+    /// closes it.
+    fn on_uno(&mut self) -> io::Result<()> {
+        let seg = self.lexer.segment();
+        let n = seg.element_count();
+        let length = seg.text(n, 1).and_then(|t| t.trim().parse::<usize>().ok());
+        let loc = Location {
+            interchange: self.interchange.as_ref().map(|h| h.index),
+            tag: Some("UNO".into()),
+            line: Some(seg.line),
+            offset: Some(seg.offset),
+            ..Location::default()
+        };
+        match length {
+            Some(len) => self.lexer.skip_raw(len)?,
+            None => self.push(
+                Some(Severity::Error),
+                "invalid-value",
+                Some("12"),
+                loc.at_element(n as u32, Some(1)),
+                "UNO object length (0810) is missing or not a number".into(),
+            ),
+        }
+        Ok(())
     }
 
     fn on_stray(&mut self) {
@@ -804,7 +831,7 @@ impl<R: Read> Reader<R> {
         self.push(
             self.policy.charset.severity(),
             "charset",
-            Some("37"),
+            Some("21"),
             loc,
             format!("bytes outside the {id} repertoire declared in UNB (first here); UTF-8 sequences are read as UTF-8"),
         );
@@ -901,6 +928,8 @@ impl<R: Read> Reader<R> {
                         b"UNZ" => self.on_unz(),
                         b"UNH" => self.on_unh(),
                         b"UNT" => self.on_unt(),
+                        b"UNO" => self.on_uno()?,
+                        b"UNP" => {}
                         _ if self.message.is_some() => {
                             let position = match self.message.as_mut() {
                                 Some(m) => {

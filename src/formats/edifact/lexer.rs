@@ -232,6 +232,20 @@ impl<R: Read> Lexer<R> {
         }
     }
 
+    /// Skips `n` raw bytes (an object package's content after UNO).
+    pub fn skip_raw(&mut self, n: usize) -> io::Result<()> {
+        let mut left = n;
+        while left > 0 {
+            if self.pos == self.end && !self.fill()? {
+                break;
+            }
+            let take = left.min(self.end - self.pos);
+            self.advance_by(take);
+            left -= take;
+        }
+        Ok(())
+    }
+
     /// Splits the current segment again, after the delimiters changed.
     pub fn resplit(&mut self) {
         let c = self.current;
