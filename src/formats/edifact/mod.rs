@@ -13,10 +13,16 @@ mod charset;
 mod delimiters;
 mod envelope;
 mod lexer;
+pub mod outbound;
 mod segment;
+pub mod writer;
 
 pub use charset::Charset;
 pub use delimiters::Delimiters;
 pub use envelope::{EnvelopePolicy, Event, GroupHeader, InterchangeHeader, MessageHeader, Reader};
 pub use lexer::{Lexer, Token};
 pub use segment::{parse_decimal, unescape, NotANumber, Segment};
+
+pub use writer::{
+    format_decimal, Group, Interchange, InterchangeWriter, MessageId, WriteError, Writer,
+};

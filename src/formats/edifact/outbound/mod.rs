@@ -1,0 +1,1 @@
+//! Canonical documents → EANCOM D.96A messages (placeholder).
