@@ -23,6 +23,7 @@ pub use envelope::{EnvelopePolicy, Event, GroupHeader, InterchangeHeader, Messag
 pub use lexer::{Lexer, Token};
 pub use segment::{parse_decimal, unescape, NotANumber, Segment};
 
+pub use outbound::{message_type_for, write_documents, OutboundOptions};
 pub use writer::{
     format_decimal, Group, Interchange, InterchangeWriter, MessageId, WriteError, Writer,
 };
