@@ -59,7 +59,13 @@ pub(crate) fn require_number<'a>(doc: &'a Document, ctx: &Ctx) -> Result<&'a str
 }
 
 /// Writes `BGM+<code>+<number>+<function>+<response>`.
-pub(crate) fn bgm(w: &mut Writer, code: &str, number: &str, function: &str, response: Option<&str>) {
+pub(crate) fn bgm(
+    w: &mut Writer,
+    code: &str,
+    number: &str,
+    function: &str,
+    response: Option<&str>,
+) {
     w.segment("BGM")
         .el(code)
         .el(number)
@@ -581,7 +587,10 @@ mod tests {
         let e = |s: &str| edifact_date(s).map(|(d, f)| format!("{d}:{f}"));
         assert_eq!(e("2024-03-01").as_deref(), Some("20240301:102"));
         assert_eq!(e("2024-03-01T14:30").as_deref(), Some("202403011430:203"));
-        assert_eq!(e("2024-03-01T14:30:00Z").as_deref(), Some("202403011430:203"));
+        assert_eq!(
+            e("2024-03-01T14:30:00Z").as_deref(),
+            Some("202403011430:203")
+        );
         assert_eq!(
             e("2024-03-01T14:30:15+01:00").as_deref(),
             Some("20240301143015:204")

@@ -230,7 +230,10 @@ pub fn contrl_from_diagnostics(
     } else {
         AckStatus::Accepted
     };
-    let mut doc = Document::new(DocumentType::SyntaxAcknowledgement, received.control_ref.clone());
+    let mut doc = Document::new(
+        DocumentType::SyntaxAcknowledgement,
+        received.control_ref.clone(),
+    );
     doc.origin = Origin {
         format: "edifact".into(),
         sender: Some(received.sender.clone()),

@@ -40,8 +40,10 @@ fn write_package(w: &mut Writer, p: &Package) {
         .el(&p.id)
         .el_opt(p.parent_id.as_deref())
         .end();
-    let has_pac =
-        p.count.is_some() || p.package_type.is_some() || p.gross_weight_kg.is_some() || !p.sscc.is_empty();
+    let has_pac = p.count.is_some()
+        || p.package_type.is_some()
+        || p.gross_weight_kg.is_some()
+        || !p.sscc.is_empty();
     if has_pac {
         w.segment("PAC");
         match p.count {
