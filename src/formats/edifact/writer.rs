@@ -297,8 +297,7 @@ impl Writer {
         // Digits, sign and decimal mark: escaped only in the odd case
         // where the decimal mark is also a separator.
         self.flush_pending();
-        let bytes = s.into_bytes();
-        self.push_escaped(&bytes, "");
+        self.push_escaped(s.as_bytes(), &s);
         self
     }
 

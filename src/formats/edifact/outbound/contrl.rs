@@ -37,10 +37,20 @@ use crate::model::{
 pub const UNSPECIFIED_ERROR: &str = "18";
 
 /// The S009 message identifier components of an acknowledged message.
-fn message_identifier(m: &AckedMessage, origin: &Origin) -> Vec<String> {
-    let t = m.message_type.as_deref().unwrap_or("");
+fn message_identifier(
+    m: &AckedMessage,
+    origin: &Origin,
+    ctx: &Ctx,
+) -> Result<Vec<String>, WriteError> {
+    let t = m.message_type.as_deref().unwrap_or("").trim();
+    if t.is_empty() {
+        return Err(ctx.missing(&format!(
+            "message type of acknowledged message {:?} (UCM S009)",
+            m.reference
+        )));
+    }
     if t.contains(':') {
-        return t.split(':').map(str::to_string).collect();
+        return Ok(t.split(':').map(str::to_string).collect());
     }
     let (version, release) = match origin.version.as_deref() {
         Some(v) if v.len() > 1 && v.starts_with('D') && v.is_ascii() => {
@@ -48,7 +58,7 @@ fn message_identifier(m: &AckedMessage, origin: &Origin) -> Vec<String> {
         }
         _ => ("D".to_string(), "96A".to_string()),
     };
-    vec![t.to_string(), version, release, "UN".to_string()]
+    Ok(vec![t.to_string(), version, release, "UN".to_string()])
 }
 
 fn element_id(w: &mut Writer, issue: &AckIssue) {
@@ -108,8 +118,9 @@ pub fn write_contrl(w: &mut Writer, doc: &Document) -> Result<(), WriteError> {
             .iter()
             .filter(|i| i.message_ref.as_deref() == Some(m.reference.as_str()))
             .collect();
+        let id = message_identifier(m, o, &ctx)?;
         w.segment("UCM").el(&m.reference).element();
-        for (i, c) in message_identifier(m, o).iter().enumerate() {
+        for (i, c) in id.iter().enumerate() {
             if i > 0 {
                 w.component();
             }

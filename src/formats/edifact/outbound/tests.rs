@@ -636,3 +636,31 @@ fn long_texts_are_split_to_eancom_lengths() {
     let ftx: Vec<&String> = segs.iter().filter(|s| s.starts_with("FTX+AAI")).collect();
     assert_eq!(ftx.len(), 2);
 }
+
+#[test]
+fn contrl_from_a_plain_acknowledgement() {
+    let mut d = Document::new(DocumentType::SyntaxAcknowledgement, "C-1");
+    d.origin.version = Some("D01B".into());
+    let mut ack = Acknowledgement::new(AckStatus::Received);
+    ack.interchange_ref = Some("X1".into());
+    ack.interchange_sender = Some("A".into());
+    ack.interchange_recipient = Some("B".into());
+    ack.messages = vec![crate::model::AckedMessage {
+        reference: "7".into(),
+        message_type: Some("INVOIC".into()),
+        status: AckStatus::Received,
+    }];
+    d.acknowledgement = Some(ack);
+    let segs = clean(&write_documents(&[d.clone()], &opts()).unwrap());
+    assert_eq!(segs[1..3], ["UCI+X1+A+B+8", "UCM+7+INVOIC:D:01B:UN+8"]);
+    if let Some(a) = d.acknowledgement.as_mut() {
+        a.messages[0].message_type = None;
+    }
+    assert!(matches!(
+        write_documents(&[d], &opts()),
+        Err(WriteError::MissingData {
+            message: "CONTRL",
+            ..
+        })
+    ));
+}
