@@ -346,7 +346,6 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
     /// The document lines; empty (never absent) when there are none.
-    #[serde(default)]
     pub lines: Vec<Line>,
     /// Despatch advice package hierarchy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

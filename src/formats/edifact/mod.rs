@@ -9,9 +9,6 @@
 //! This is Comptoir's own parser rather than the `edifact-parser` crate:
 //! see README.md ("Why our own EDIFACT parser") for the measured reasons.
 
-// Newer clippy flags `impl Default for Charset` as derivable; silenced here
-// rather than editing the syntax layer on this branch.
-#[allow(clippy::derivable_impls)]
 mod charset;
 mod delimiters;
 mod envelope;
