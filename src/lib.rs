@@ -15,4 +15,5 @@ pub mod diagnostics;
 pub mod formats;
 pub mod mapping;
 pub mod model;
+pub mod pricing;
 pub mod translate;
