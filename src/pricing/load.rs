@@ -1110,12 +1110,14 @@ impl<'a> Builder<'a> {
                     "volume tiers".to_string(),
                 )
             }
-            other => return Err(err(
-                "kind",
-                format!(
+            other => {
+                return Err(err(
+                    "kind",
+                    format!(
                     "unknown rule kind `{other}` (expected net_price, promotion, discount, tiers)"
                 ),
-            )),
+                ))
+            }
         };
         let who = match (&d.client, &d.group) {
             (Some(c), _) => format!("client {c}"),
