@@ -318,9 +318,19 @@ pub struct PriceEntry {
 }
 
 impl PriceEntry {
+    /// The factor `(100 - percent) / 100` that applies a discount by multiplication.
+    pub fn discount_factor(percent: Decimal) -> Decimal {
+        (Decimal::ONE_HUNDRED - percent) / Decimal::ONE_HUNDRED
+    }
+
     pub(crate) fn valid_on(&self, day: NaiveDate) -> bool {
         valid_on(self.valid_from, self.valid_to, day)
     }
+}
+
+/// The factor `(100 - percent) / 100` that applies a discount by multiplication.
+pub fn discount_factor(percent: Decimal) -> Decimal {
+    (Decimal::ONE_HUNDRED - percent) / Decimal::ONE_HUNDRED
 }
 
 pub(crate) fn valid_on(from: Option<NaiveDate>, to: Option<NaiveDate>, day: NaiveDate) -> bool {
@@ -343,6 +353,8 @@ pub struct Tier {
     /// `from` (inclusive) when true, `above` (exclusive) when false.
     pub inclusive: bool,
     pub percent: Option<Decimal>,
+    /// `(100 - percent) / 100`, precomputed.
+    pub factor: Option<Decimal>,
     pub price: Option<Decimal>,
     pub description: SharedStr,
 }
@@ -362,9 +374,11 @@ impl Tier {
 pub enum RuleAction {
     NetPrice(Decimal),
     PromoPrice(Decimal),
-    PromoPercent(Decimal),
-    /// One discount, or several applied successively (a cascade).
-    Discount(Vec<Decimal>),
+    /// Percentage off the list price, with its multiplying factor.
+    PromoPercent(Decimal, Decimal),
+    /// One discount, or several applied successively (a cascade): each a
+    /// percentage and its precomputed factor `(100 - p) / 100`.
+    Discount(Vec<(Decimal, Decimal)>),
     Tiers {
         basis: TierBasis,
         tiers: Vec<Tier>,
@@ -375,7 +389,7 @@ impl RuleAction {
     pub(crate) fn level(&self) -> Level {
         match self {
             RuleAction::NetPrice(_) => Level::NetPrice,
-            RuleAction::PromoPrice(_) | RuleAction::PromoPercent(_) => Level::Promotion,
+            RuleAction::PromoPrice(_) | RuleAction::PromoPercent(..) => Level::Promotion,
             RuleAction::Discount(_) | RuleAction::Tiers { .. } => Level::Discount,
         }
     }

@@ -286,9 +286,10 @@ fn round_money(d: Decimal, minor: u32) -> Decimal {
     d.round_dp_with_strategy(minor, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// `price` less a discount, given the discount's precomputed factor.
 #[inline]
-fn discounted(price: Decimal, percent: Decimal) -> Decimal {
-    round4(price * (HUNDRED - percent) / HUNDRED)
+fn discounted(price: Decimal, factor: Decimal) -> Decimal {
+    round4(price * factor)
 }
 
 /// Prices a canonical order for `client_id` on `today`.
@@ -650,8 +651,8 @@ impl<'t> Pricer<'t> {
                     let r = &rules[ri as usize];
                     let (price, pct) = match r.action {
                         RuleAction::PromoPrice(p) => (p, None),
-                        RuleAction::PromoPercent(pc) => match list_price {
-                            Some(l) => (discounted(l, pc), Some(pc)),
+                        RuleAction::PromoPercent(pc, f) => match list_price {
+                            Some(l) => (discounted(l, f), Some(pc)),
                             None => continue,
                         },
                         _ => continue,
@@ -684,8 +685,8 @@ impl<'t> Pricer<'t> {
                     let r = &rules[ri as usize];
                     match &r.action {
                         RuleAction::Discount(steps) => {
-                            for &pc in steps {
-                                let after = discounted(price, pc);
+                            for &(pc, f) in steps {
+                                let after = discounted(price, f);
                                 trail.push(step(
                                     r,
                                     RuleKind::Discount,
@@ -713,9 +714,9 @@ impl<'t> Pricer<'t> {
                             let Some(t) = tiers.iter().rev().find(|t| t.reached(basis_qty)) else {
                                 continue;
                             };
-                            let (after, pct) = match (t.percent, t.price) {
-                                (Some(pc), _) => (discounted(price, pc), Some(pc)),
-                                (_, Some(p)) => (p, None),
+                            let (after, pct) = match (t.percent, t.factor, t.price) {
+                                (Some(pc), Some(f), _) => (discounted(price, f), Some(pc)),
+                                (_, _, Some(p)) => (p, None),
                                 _ => continue,
                             };
                             trail.push(step(

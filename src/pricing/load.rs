@@ -19,9 +19,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::catalog::{
-    CapPolicy, CheckPolicy, Client, EarlyPayment, FastMap, Interner, Level, Mode, PaymentTermsSpec,
-    PriceCheckPolicy, PriceEntry, Product, Rule, RuleAction, ScopeRules, Settings, SharedStr,
-    SourceRef, Terms, Tier, TierBasis,
+    discount_factor, CapPolicy, CheckPolicy, Client, EarlyPayment, FastMap, Interner, Level, Mode,
+    PaymentTermsSpec, PriceCheckPolicy, PriceEntry, Product, Rule, RuleAction, ScopeRules,
+    Settings, SharedStr, SourceRef, Terms, Tier, TierBasis,
 };
 use super::terms::{
     ClientDef, ClientsFile, PaymentTermsDef, PriceCheckDef, PricingFile, RuleDef, RulesFile,
@@ -987,7 +987,10 @@ impl<'a> Builder<'a> {
                     }
                     (None, Some(pc)) => {
                         let pc = check_percent(path, line, "percent", pc)?;
-                        (RuleAction::PromoPercent(pc), format!("promotion -{pc} %"))
+                        (
+                            RuleAction::PromoPercent(pc, discount_factor(pc)),
+                            format!("promotion -{pc} %"),
+                        )
                     }
                     _ => {
                         return Err(err(
@@ -1031,7 +1034,10 @@ impl<'a> Builder<'a> {
                 } else {
                     format!("discount {text}")
                 };
-                (RuleAction::Discount(steps), desc)
+                (
+                    RuleAction::Discount(steps.iter().map(|&p| (p, discount_factor(p))).collect()),
+                    desc,
+                )
             }
             "tiers" => {
                 only(&["tiers", "basis"])?;
@@ -1101,6 +1107,7 @@ impl<'a> Builder<'a> {
                         threshold,
                         inclusive,
                         percent,
+                        factor: percent.map(discount_factor),
                         price,
                         description: SharedStr::from(format!("volume tier {what}{on}: {eff}")),
                     });
