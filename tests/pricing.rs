@@ -763,3 +763,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn absurd_figures_never_panic() {
+    let max = "79228162514264337593543950335";
+    let mut a = line("5410738000183", max);
+    a.net_unit_price = Some(dec(max));
+    let mut b = line("5410738000152", max);
+    b.net_unit_price = Some(dec("0.0000000000000000000000000001"));
+    b.price_basis_quantity = Some(dec("0.0000000000000000000000000001"));
+    let c = line("5410738000169", max);
+    for client in ["ACME", "BISTROT", "GENEVE"] {
+        let p = price(client, vec![a.clone(), b.clone(), c.clone()]);
+        assert!(
+            p.reasons
+                .iter()
+                .any(|r| r.code == ReasonCode::AmountTooLarge),
+            "{client}"
+        );
+        assert_eq!(p.totals.line_total, Decimal::ZERO);
+    }
+}

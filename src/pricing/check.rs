@@ -63,14 +63,23 @@ impl PriceCheck {
 
 /// True when `buyer` is within the tolerance of `ours`.
 pub fn within_tolerance(policy: &PriceCheckPolicy, buyer: Decimal, ours: Decimal) -> bool {
-    let diff = (buyer - ours).abs();
+    let Some(diff) = buyer.checked_sub(ours).map(|d| d.abs()) else {
+        return false;
+    };
     if diff.is_zero() {
         return true;
     }
     let abs_ok = policy.tolerance_abs.is_some_and(|t| diff <= t);
-    let pct_ok = policy
-        .tolerance_pct
-        .is_some_and(|t| !ours.is_zero() && diff * Decimal::ONE_HUNDRED <= t * ours.abs());
+    let pct_ok = policy.tolerance_pct.is_some_and(|t| {
+        !ours.is_zero()
+            && match (
+                diff.checked_mul(Decimal::ONE_HUNDRED),
+                t.checked_mul(ours.abs()),
+            ) {
+                (Some(a), Some(b)) => a <= b,
+                _ => false,
+            }
+    });
     abs_ok || pct_ok
 }
 
@@ -93,7 +102,7 @@ pub fn check(policy: &PriceCheckPolicy, buyer: Option<Decimal>, ours: Decimal) -
         outcome,
         buyer_price: Some(buyer),
         our_price: Some(ours),
-        difference: Some(buyer - ours),
+        difference: buyer.checked_sub(ours),
     }
 }
 

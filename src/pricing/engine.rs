@@ -123,6 +123,7 @@ pub enum ReasonCode {
     PriceMismatch,
     MinimumOrder,
     CreditLimit,
+    AmountTooLarge,
 }
 
 /// A reason, located on a line (0-based index in the source document) or
@@ -275,6 +276,10 @@ pub struct PricedDocument {
 }
 
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
+
+/// Largest line amount accepted (10^15): keeps every sum far from the
+/// `Decimal` range, so totals can never overflow.
+const MAX_AMOUNT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
 
 #[inline]
 fn round4(d: Decimal) -> Decimal {
@@ -911,7 +916,9 @@ impl<'t> Pricer<'t> {
         net = round4(net);
         if let (Some(l), false) = (pl.list_price, discounts.is_empty()) {
             if !l.is_zero() {
-                pl.total_discount_percent = Some(round4((l - net) * HUNDRED / l).normalize());
+                pl.total_discount_percent = ((l - net) * HUNDRED)
+                    .checked_div(l)
+                    .map(|p| round4(p).normalize());
             }
         }
         // Price check against the buyer's price (per one unit).
@@ -983,7 +990,13 @@ impl<'t> Pricer<'t> {
             );
             return self.reject(pl, ReasonCode::PriceMismatch, msg, reasons);
         }
-        pl.amount = Some(round_money(net * qty, self.minor));
+        match net.checked_mul(qty).filter(|a| a.abs() <= MAX_AMOUNT) {
+            Some(a) => pl.amount = Some(round_money(a, self.minor)),
+            None => {
+                let msg = format!("amount {net} × {qty} exceeds the accepted maximum {MAX_AMOUNT}");
+                return self.reject(pl, ReasonCode::AmountTooLarge, msg, reasons);
+            }
+        }
         pl
     }
 
@@ -1009,7 +1022,8 @@ impl<'t> Pricer<'t> {
                 let fam = pid.and_then(|p| terms.products[p as usize].family);
                 if let (Some(f), Some(q)) = (fam, &l.quantity) {
                     if q.value > Decimal::ZERO {
-                        *family_qty.entry(f).or_default() += q.value;
+                        let e = family_qty.entry(f).or_default();
+                        *e = e.checked_add(q.value).unwrap_or(Decimal::MAX);
                     }
                 }
             }
