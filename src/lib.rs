@@ -16,6 +16,7 @@ pub mod diagnostics;
 pub mod formats;
 pub mod mapping;
 pub mod model;
+pub mod pricing;
 pub mod translate;
 
 pub mod cli;

@@ -1,0 +1,1305 @@
+//! The pricing engine: prices a canonical order, or builds an invoice from
+//! an order or a despatch advice, against loaded [`Terms`].
+//!
+//! Per line: find the product (GTIN, else seller code), its list price (the
+//! client's price list, else the default list; unit, currency and validity
+//! date must match), the rules that apply (client, then group, then
+//! everyone; product, family, brand, then all products), then walk the
+//! client's precedence (default: contract net price > promotion >
+//! discounts on the list price > list price) in `first_match` or
+//! `best_price` mode. Discounts (percentages, cascades and volume tiers)
+//! apply successively in ascending `sequence`, never summed. Every step is
+//! recorded in the line's trail with the rule id and its file and line.
+//!
+//! Rounding: unit prices are rounded half-up to 4 decimals after each step;
+//! line amounts half-up to the currency's minor unit; totals are sums of
+//! rounded line amounts; VAT is computed per (category, rate) on the sum of
+//! the amounts of that group, then rounded.
+//!
+//! Problems with a line (unknown product, no valid price, currency or unit
+//! mismatch, missing or negative quantity) reject that line with a reason;
+//! only document-level problems (unknown client, unsupported document type,
+//! unknown currency) are [`PricingError`]s. Nothing here panics on input.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::catalog::{
+    Client, FastMap, Level, Mode, PriceEntry, Rule, RuleAction, ScopeRules, SharedStr, SourceRef,
+    Terms, TierBasis,
+};
+use super::check::{self, CheckOutcome, PriceCheck};
+use super::credit::{self, CreditCheck};
+use super::payment;
+use super::vat::{self, Destination, VatCategory};
+use crate::model::{
+    AllowanceCharge, AllowanceChargeKind, DateEntry, Document, DocumentType, Line, Origin,
+    PaymentTerms, Reference, TaxSubtotal, Totals,
+};
+
+/// A document-level pricing failure.
+#[derive(Debug, thiserror::Error)]
+pub enum PricingError {
+    #[error("unknown client `{0}`: not an id or alias in clients.toml")]
+    UnknownClient(String),
+    #[error("cannot price a {found} document: expected {expected}")]
+    UnsupportedDocument {
+        found: DocumentType,
+        expected: &'static str,
+    },
+    #[error("unknown currency `{0}`: add its minor unit under [currencies] in pricing.toml")]
+    UnknownCurrency(String),
+}
+
+/// What kind of rule produced a trail step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    ListPrice,
+    NetPrice,
+    Promotion,
+    Discount,
+    Tier,
+    PriceCheck,
+    Charge,
+}
+
+/// The effect of one step on the unit price (or, for charges, the amount).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Effect {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Decimal>,
+    pub after: Decimal,
+    /// Discount percentage applied by this step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<Decimal>,
+}
+
+/// One step of a line's "why this price" trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AppliedRule {
+    #[schemars(with = "String")]
+    pub rule_id: SharedStr,
+    pub kind: RuleKind,
+    pub source: SourceRef,
+    #[schemars(with = "String")]
+    pub description: SharedStr,
+    pub effect: Effect,
+}
+
+/// A discount percentage applied to a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AppliedDiscount {
+    #[schemars(with = "String")]
+    pub rule_id: SharedStr,
+    pub percent: Decimal,
+}
+
+/// Whether a line was priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    Priced,
+    Rejected,
+}
+
+/// Why a line was rejected or a document held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    NoProductId,
+    UnknownProduct,
+    MissingQuantity,
+    NegativeQuantity,
+    NoListPrice,
+    PriceExpired,
+    PriceNotYetValid,
+    CurrencyMismatch,
+    UnitMismatch,
+    PriceMismatch,
+    MinimumOrder,
+    CreditLimit,
+    AmountTooLarge,
+}
+
+/// A reason, located on a line (0-based index in the source document) or
+/// on the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Reason {
+    pub code: ReasonCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// One priced line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PricedLine {
+    /// 0-based index of the line in the source document.
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_number: Option<String>,
+    /// The product's key (GTIN, else seller code), as known to the terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub product: Option<SharedStr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub unit: Option<SharedStr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_price: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_unit_price: Option<Decimal>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub discounts: Vec<AppliedDiscount>,
+    /// Overall discount off the list price, in percent (a 10 % then 5 %
+    /// cascade gives 14.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_discount_percent: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vat_category: Option<VatCategory>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vat_rate: Option<Decimal>,
+    pub price_check: PriceCheck,
+    pub status: LineStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub trail: Vec<AppliedRule>,
+}
+
+/// A document-level charge (shipping below franco, minimum-order fee).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Charge {
+    #[schemars(with = "String")]
+    pub rule_id: SharedStr,
+    /// UNCL 7161 reason code (`FC` freight, `SAA` small-order fee).
+    pub reason_code: String,
+    pub description: String,
+    pub amount: Decimal,
+    pub vat_category: VatCategory,
+    pub vat_rate: Decimal,
+    pub source: SourceRef,
+}
+
+/// VAT for one (category, rate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct VatBreakdown {
+    pub category: VatCategory,
+    pub rate: Decimal,
+    pub taxable_amount: Decimal,
+    pub tax_amount: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption_reason: Option<String>,
+}
+
+/// Document totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PricedTotals {
+    /// Sum of the rounded amounts of priced lines.
+    pub line_total: Decimal,
+    pub allowance_total: Decimal,
+    pub charge_total: Decimal,
+    pub tax_exclusive: Decimal,
+    pub tax_total: Decimal,
+    pub grand_total: Decimal,
+}
+
+/// Payment terms applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PaymentInfo {
+    pub terms: String,
+    pub due_date: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_payment: Option<EarlyPaymentInfo>,
+}
+
+/// An early-payment discount offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct EarlyPaymentInfo {
+    pub pay_by: NaiveDate,
+    pub percent: Decimal,
+    /// Discount on the grand total when paid by `pay_by`.
+    pub discount_amount: Decimal,
+}
+
+/// Overall outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocStatus {
+    /// Every line priced, nothing to review.
+    Ok,
+    /// Held for review (see `reasons`).
+    Held,
+    /// Some lines were rejected (see `reasons`); the rest is priced.
+    LinesRejected,
+}
+
+/// A priced order or invoice: the canonical document with its pricing
+/// fields filled, plus the pricing details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PricedDocument {
+    /// The canonical document, with net prices, line amounts, VAT, charges,
+    /// totals and due date filled.
+    pub document: Document,
+    #[schemars(with = "String")]
+    pub client_id: SharedStr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub client_group: Option<SharedStr>,
+    pub currency: String,
+    pub pricing_date: NaiveDate,
+    pub destination: Destination,
+    pub lines: Vec<PricedLine>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<Charge>,
+    pub vat_breakdown: Vec<VatBreakdown>,
+    pub totals: PricedTotals,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit: Option<CreditCheck>,
+    pub status: DocStatus,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
+
+/// Largest line amount accepted (10^15): keeps every sum far from the
+/// `Decimal` range, so totals can never overflow.
+const MAX_AMOUNT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+#[inline]
+fn round4(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+}
+
+#[inline]
+fn round_money(d: Decimal, minor: u32) -> Decimal {
+    d.round_dp_with_strategy(minor, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// `price` less a discount, given the discount's precomputed factor.
+#[inline]
+fn discounted(price: Decimal, factor: Decimal) -> Decimal {
+    round4(price * factor)
+}
+
+/// Prices a canonical order for `client_id` on `today`.
+pub fn price_order(
+    terms: &Terms,
+    client_id: &str,
+    doc: &Document,
+    today: NaiveDate,
+) -> Result<PricedDocument, PricingError> {
+    if !matches!(
+        doc.document_type,
+        DocumentType::Order | DocumentType::OrderResponse
+    ) {
+        return Err(PricingError::UnsupportedDocument {
+            found: doc.document_type,
+            expected: "an order",
+        });
+    }
+    let pricer = Pricer::new(terms, client_id, doc, today)?;
+    let mut priced = pricer.run(doc, Purpose::Order);
+    priced.document = doc.clone();
+    fill_document(&mut priced, &pricer, false);
+    Ok(priced)
+}
+
+/// Builds an invoice numbered `invoice_number`, dated `today`, from an order
+/// or a despatch advice (whose quantities are then the despatched ones).
+pub fn invoice_from(
+    terms: &Terms,
+    client_id: &str,
+    source: &Document,
+    invoice_number: &str,
+    today: NaiveDate,
+) -> Result<PricedDocument, PricingError> {
+    if !matches!(
+        source.document_type,
+        DocumentType::Order | DocumentType::DespatchAdvice
+    ) {
+        return Err(PricingError::UnsupportedDocument {
+            found: source.document_type,
+            expected: "an order or a despatch advice",
+        });
+    }
+    let pricer = Pricer::new(terms, client_id, source, today)?;
+    let mut priced = pricer.run(source, Purpose::Invoice);
+    let mut inv = Document::new(DocumentType::Invoice, invoice_number);
+    inv.document_code = Some("380".into());
+    inv.dates.push(DateEntry {
+        kind: "document".into(),
+        value: today.to_string(),
+    });
+    let kind = if source.document_type == DocumentType::Order {
+        "order"
+    } else {
+        "despatch_advice"
+    };
+    inv.references.push(Reference {
+        kind: kind.into(),
+        value: source.number.clone(),
+        date: source.date("document").map(|d| d.value.clone()),
+    });
+    if source.document_type == DocumentType::DespatchAdvice {
+        if let Some(r) = source.reference("order") {
+            inv.references.push(r.clone());
+        }
+    }
+    inv.parties = source.parties.clone();
+    inv.delivery_terms = source.delivery_terms.clone();
+    inv.lines = source.lines.clone();
+    inv.origin = Origin {
+        format: "comptoir".into(),
+        ..Origin::default()
+    };
+    priced.document = inv;
+    fill_document(&mut priced, &pricer, true);
+    Ok(priced)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Order,
+    Invoice,
+}
+
+struct Pricer<'t> {
+    terms: &'t Terms,
+    client: &'t Client,
+    scopes: Vec<&'t ScopeRules>,
+    currency: String,
+    minor: u32,
+    today: NaiveDate,
+    dest: Destination,
+    dest_note: Option<String>,
+}
+
+/// Rules found for a line, by level.
+#[derive(Default)]
+struct Found {
+    net: Option<u32>,
+    promos: Vec<u32>,
+    discounts: Vec<u32>,
+}
+
+impl<'t> Pricer<'t> {
+    fn new(
+        terms: &'t Terms,
+        client_id: &str,
+        doc: &Document,
+        today: NaiveDate,
+    ) -> Result<Pricer<'t>, PricingError> {
+        let client = terms
+            .client(client_id)
+            .ok_or_else(|| PricingError::UnknownClient(client_id.to_string()))?;
+        let currency = doc
+            .currency
+            .as_deref()
+            .map(|c| c.trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .or_else(|| client.currency.clone())
+            .unwrap_or_else(|| terms.settings.currency.clone());
+        let minor = terms
+            .minor_unit(&currency)
+            .ok_or_else(|| PricingError::UnknownCurrency(currency.clone()))?;
+        let mut scopes = Vec::with_capacity(3);
+        let group_scope = client.group.map(|g| terms.groups[g as usize].scope);
+        for s in [Some(client.scope), group_scope, Some(0)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = terms.scopes.get(s as usize) {
+                if !r.is_empty() {
+                    scopes.push(r);
+                }
+            }
+        }
+        let (dest, dest_note) = vat::destination(&terms.settings.seller_country, doc);
+        Ok(Pricer {
+            terms,
+            client,
+            scopes,
+            currency,
+            minor,
+            today,
+            dest,
+            dest_note,
+        })
+    }
+
+    fn rule_applies(&self, r: &Rule, unit: &str) -> bool {
+        if !super::catalog::valid_on(r.valid_from, r.valid_to, self.today) {
+            return false;
+        }
+        if r.unit.as_deref().is_some_and(|u| u != unit) {
+            return false;
+        }
+        let absolute = matches!(
+            r.action,
+            RuleAction::NetPrice(_) | RuleAction::PromoPrice(_)
+        ) || matches!(&r.action, RuleAction::Tiers { tiers, .. } if tiers.iter().any(|t| t.price.is_some()));
+        match r.currency.as_deref() {
+            Some(c) => c == self.currency,
+            None => !absolute || self.terms.settings.currency == self.currency,
+        }
+    }
+
+    fn collect(&self, pid: u32, unit: &str, found: &mut Found) {
+        found.net = None;
+        found.promos.clear();
+        found.discounts.clear();
+        let p = &self.terms.products[pid as usize];
+        for scope in &self.scopes {
+            let buckets = [
+                scope.by_product.get(&pid),
+                p.family.and_then(|f| scope.by_family.get(&f)),
+                p.brand.and_then(|b| scope.by_brand.get(&b)),
+                Some(&scope.all),
+            ];
+            for bucket in buckets.into_iter().flatten() {
+                for &ri in bucket {
+                    let r = &self.terms.rules[ri as usize];
+                    if !self.rule_applies(r, unit) {
+                        continue;
+                    }
+                    match r.action.level() {
+                        Level::NetPrice => {
+                            if found.net.is_none() {
+                                found.net = Some(ri);
+                            }
+                        }
+                        Level::Promotion => found.promos.push(ri),
+                        Level::Discount => found.discounts.push(ri),
+                        Level::List => {}
+                    }
+                }
+            }
+        }
+        if found.discounts.len() > 1 {
+            let rules = &self.terms.rules;
+            found
+                .discounts
+                .sort_by_key(|&ri| rules[ri as usize].sequence);
+        }
+    }
+
+    fn list_entry(&self, pid: u32, unit: &str) -> Option<&'t PriceEntry> {
+        let entries = &self.terms.prices[pid as usize];
+        let lists = [Some(self.client.price_list), self.terms.default_list];
+        for (k, list) in lists.iter().enumerate() {
+            let Some(list) = *list else { continue };
+            if k == 1 && list == self.client.price_list {
+                break;
+            }
+            let mut best: Option<&PriceEntry> = None;
+            for e in entries {
+                if e.list == list
+                    && e.unit.as_str() == unit
+                    && e.currency.as_str() == self.currency
+                    && e.valid_on(self.today)
+                    && best.is_none_or(|b| e.valid_from > b.valid_from)
+                {
+                    best = Some(e);
+                }
+            }
+            if best.is_some() {
+                return best;
+            }
+        }
+        None
+    }
+
+    /// Why there is no list price for this product, unit and currency today.
+    fn no_price_reason(&self, pid: u32, unit: &str) -> (ReasonCode, String) {
+        let p = &self.terms.products[pid as usize];
+        let entries = &self.terms.prices[pid as usize];
+        let same =
+            |e: &&PriceEntry| e.unit.as_str() == unit && e.currency.as_str() == self.currency;
+        if let Some(e) = entries
+            .iter()
+            .filter(same)
+            .filter_map(|e| e.valid_to.filter(|&t| t < self.today).map(|t| (t, e)))
+            .max_by_key(|(t, _)| *t)
+        {
+            return (
+                ReasonCode::PriceExpired,
+                format!(
+                    "no valid list price for {} on {}: the price at {} expired on {}",
+                    p.key, self.today, e.1.source, e.0
+                ),
+            );
+        }
+        if let Some(e) = entries
+            .iter()
+            .filter(same)
+            .filter_map(|e| e.valid_from.filter(|&f| f > self.today).map(|f| (f, e)))
+            .min_by_key(|(f, _)| *f)
+        {
+            return (
+                ReasonCode::PriceNotYetValid,
+                format!(
+                    "no valid list price for {} on {}: the price at {} starts on {}",
+                    p.key, self.today, e.1.source, e.0
+                ),
+            );
+        }
+        if entries.iter().any(|e| e.unit.as_str() == unit) {
+            let others: Vec<&str> = entries.iter().map(|e| e.currency.as_str()).collect();
+            return (
+                ReasonCode::CurrencyMismatch,
+                format!(
+                    "no list price for {} in {} (prices exist in {})",
+                    p.key,
+                    self.currency,
+                    dedup_join(others)
+                ),
+            );
+        }
+        if !entries.is_empty() {
+            let others: Vec<&str> = entries.iter().map(|e| e.unit.as_str()).collect();
+            return (
+                ReasonCode::UnitMismatch,
+                format!(
+                    "no list price for {} per {unit} (prices exist per {})",
+                    p.key,
+                    dedup_join(others)
+                ),
+            );
+        }
+        (
+            ReasonCode::NoListPrice,
+            format!("no list price and no contract price for {}", p.key),
+        )
+    }
+
+    fn list_step(&self, e: &PriceEntry) -> AppliedRule {
+        AppliedRule {
+            rule_id: self.terms.lists.name(e.list).clone(),
+            kind: RuleKind::ListPrice,
+            source: e.source.clone(),
+            description: self.terms.list_labels[e.list as usize].clone(),
+            effect: Effect {
+                before: None,
+                after: e.price,
+                percent: None,
+            },
+        }
+    }
+
+    /// Evaluates one precedence level; appends its steps to `trail` and
+    /// `discounts` and returns the resulting unit price when the level applies.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_level(
+        &self,
+        level: Level,
+        list: Option<&PriceEntry>,
+        found: &Found,
+        qty: Decimal,
+        family_qty: &FastMap<u32, Decimal>,
+        trail: &mut Vec<AppliedRule>,
+        discounts: &mut Vec<AppliedDiscount>,
+    ) -> Option<Decimal> {
+        let rules = &self.terms.rules;
+        let step = |r: &Rule,
+                    kind: RuleKind,
+                    desc: &SharedStr,
+                    before: Option<Decimal>,
+                    after: Decimal,
+                    percent: Option<Decimal>| AppliedRule {
+            rule_id: r.id.clone(),
+            kind,
+            source: r.source.clone(),
+            description: desc.clone(),
+            effect: Effect {
+                before,
+                after,
+                percent,
+            },
+        };
+        let list_price = list.map(|e| e.price);
+        match level {
+            Level::List => list_price,
+            Level::NetPrice => {
+                let r = &rules[found.net? as usize];
+                let RuleAction::NetPrice(p) = r.action else {
+                    return None;
+                };
+                trail.push(step(
+                    r,
+                    RuleKind::NetPrice,
+                    &r.description,
+                    list_price,
+                    p,
+                    None,
+                ));
+                Some(p)
+            }
+            Level::Promotion => {
+                let mut best: Option<(Decimal, &Rule, Option<Decimal>)> = None;
+                for &ri in &found.promos {
+                    let r = &rules[ri as usize];
+                    let (price, pct) = match r.action {
+                        RuleAction::PromoPrice(p) => (p, None),
+                        RuleAction::PromoPercent(pc, f) => match list_price {
+                            Some(l) => (discounted(l, f), Some(pc)),
+                            None => continue,
+                        },
+                        _ => continue,
+                    };
+                    if best.as_ref().is_none_or(|(b, _, _)| price < *b) {
+                        best = Some((price, r, pct));
+                    }
+                }
+                let (price, r, pct) = best?;
+                trail.push(step(
+                    r,
+                    RuleKind::Promotion,
+                    &r.description,
+                    list_price,
+                    price,
+                    pct,
+                ));
+                if let Some(pc) = pct {
+                    discounts.push(AppliedDiscount {
+                        rule_id: r.id.clone(),
+                        percent: pc,
+                    });
+                }
+                Some(price)
+            }
+            Level::Discount => {
+                let mut price = list_price?;
+                let mut applied = false;
+                for &ri in &found.discounts {
+                    let r = &rules[ri as usize];
+                    match &r.action {
+                        RuleAction::Discount(steps) => {
+                            for &(pc, f) in steps {
+                                let after = discounted(price, f);
+                                trail.push(step(
+                                    r,
+                                    RuleKind::Discount,
+                                    &r.description,
+                                    Some(price),
+                                    after,
+                                    Some(pc),
+                                ));
+                                discounts.push(AppliedDiscount {
+                                    rule_id: r.id.clone(),
+                                    percent: pc,
+                                });
+                                price = after;
+                                applied = true;
+                            }
+                        }
+                        RuleAction::Tiers { basis, tiers } => {
+                            let basis_qty = match basis {
+                                TierBasis::Line => qty,
+                                TierBasis::Family => r
+                                    .family
+                                    .and_then(|f| family_qty.get(&f).copied())
+                                    .unwrap_or(qty),
+                            };
+                            let Some(t) = tiers.iter().rev().find(|t| t.reached(basis_qty)) else {
+                                continue;
+                            };
+                            let (after, pct) = match (t.percent, t.factor, t.price) {
+                                (Some(pc), Some(f), _) => (discounted(price, f), Some(pc)),
+                                (_, _, Some(p)) => (p, None),
+                                _ => continue,
+                            };
+                            trail.push(step(
+                                r,
+                                RuleKind::Tier,
+                                &t.description,
+                                Some(price),
+                                after,
+                                pct,
+                            ));
+                            if let Some(pc) = pct {
+                                discounts.push(AppliedDiscount {
+                                    rule_id: r.id.clone(),
+                                    percent: pc,
+                                });
+                            }
+                            price = after;
+                            applied = true;
+                        }
+                        _ => {}
+                    }
+                }
+                applied.then_some(price)
+            }
+        }
+    }
+
+    fn reject(
+        &self,
+        mut pl: PricedLine,
+        code: ReasonCode,
+        msg: String,
+        reasons: &mut Vec<Reason>,
+    ) -> PricedLine {
+        reasons.push(Reason {
+            code,
+            line: Some(pl.index),
+            message: format!(
+                "line {}: {msg}",
+                pl.line_number
+                    .as_deref()
+                    .unwrap_or(&(pl.index + 1).to_string())
+            ),
+        });
+        pl.status = LineStatus::Rejected;
+        pl.amount = None;
+        pl.reason = Some(msg);
+        pl
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn price_line(
+        &self,
+        index: usize,
+        line: &Line,
+        pid: Option<u32>,
+        family_qty: &FastMap<u32, Decimal>,
+        found: &mut Found,
+        reasons: &mut Vec<Reason>,
+        holds: &mut Vec<Reason>,
+    ) -> PricedLine {
+        let mut pl = PricedLine {
+            index,
+            line_number: line.line_number.clone(),
+            product: None,
+            quantity: line.quantity.as_ref().map(|q| q.value),
+            unit: None,
+            list_price: None,
+            net_unit_price: None,
+            discounts: Vec::new(),
+            total_discount_percent: None,
+            amount: None,
+            vat_category: None,
+            vat_rate: None,
+            price_check: PriceCheck::NOT_CHECKED,
+            status: LineStatus::Priced,
+            reason: None,
+            trail: Vec::new(),
+        };
+        let Some(pid) = pid else {
+            let raw = line.gtin.as_deref().or(line.seller_item_code.as_deref());
+            return match raw {
+                None => self.reject(
+                    pl,
+                    ReasonCode::NoProductId,
+                    "no GTIN and no seller item code".into(),
+                    reasons,
+                ),
+                Some(k) => {
+                    pl.product = Some(SharedStr::from(k));
+                    self.reject(
+                        pl,
+                        ReasonCode::UnknownProduct,
+                        format!("unknown product `{k}`"),
+                        reasons,
+                    )
+                }
+            };
+        };
+        let terms = self.terms;
+        let product = &terms.products[pid as usize];
+        pl.product = Some(product.key.clone());
+        let Some(q) = &line.quantity else {
+            return self.reject(
+                pl,
+                ReasonCode::MissingQuantity,
+                "no quantity".into(),
+                reasons,
+            );
+        };
+        let qty = q.value;
+        if qty.is_sign_negative() && !qty.is_zero() {
+            return self.reject(
+                pl,
+                ReasonCode::NegativeQuantity,
+                format!("negative quantity {qty} (only credit notes carry negative amounts)"),
+                reasons,
+            );
+        }
+        let unit_owned;
+        let unit: &str = match q.unit.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => {
+                if u.bytes().any(|b| b.is_ascii_lowercase()) {
+                    unit_owned = u.to_ascii_uppercase();
+                    &unit_owned
+                } else {
+                    u
+                }
+            }
+            _ => terms.settings.default_unit.as_str(),
+        };
+        let list = self.list_entry(pid, unit);
+        pl.unit = Some(match list {
+            Some(e) => e.unit.clone(),
+            None => SharedStr::from(unit),
+        });
+        pl.list_price = list.map(|e| e.price);
+        self.collect(pid, unit, found);
+
+        let mut trail = Vec::with_capacity(3);
+        if let Some(e) = list {
+            trail.push(self.list_step(e));
+        }
+        let mut discounts = Vec::new();
+        let net = match self.client.mode {
+            Mode::FirstMatch => {
+                let mut net = None;
+                for &level in &self.client.precedence {
+                    let mark = trail.len();
+                    if let Some(p) = self.eval_level(
+                        level,
+                        list,
+                        found,
+                        qty,
+                        family_qty,
+                        &mut trail,
+                        &mut discounts,
+                    ) {
+                        net = Some(p);
+                        break;
+                    }
+                    trail.truncate(mark);
+                    discounts.clear();
+                }
+                net
+            }
+            Mode::BestPrice => {
+                let mut best: Option<(Decimal, Vec<AppliedRule>, Vec<AppliedDiscount>)> = None;
+                for &level in &self.client.precedence {
+                    let mut t = Vec::new();
+                    let mut d = Vec::new();
+                    if let Some(p) =
+                        self.eval_level(level, list, found, qty, family_qty, &mut t, &mut d)
+                    {
+                        if best.as_ref().is_none_or(|(b, _, _)| p < *b) {
+                            best = Some((p, t, d));
+                        }
+                    }
+                }
+                best.map(|(p, t, d)| {
+                    trail.extend(t);
+                    discounts = d;
+                    p
+                })
+            }
+        };
+        let Some(mut net) = net else {
+            let (code, msg) = self.no_price_reason(pid, unit);
+            pl.trail = trail;
+            return self.reject(pl, code, msg, reasons);
+        };
+        net = round4(net);
+        if let (Some(l), false) = (pl.list_price, discounts.is_empty()) {
+            if !l.is_zero() {
+                pl.total_discount_percent = ((l - net) * HUNDRED)
+                    .checked_div(l)
+                    .map(|p| round4(p).normalize());
+            }
+        }
+        // Price check against the buyer's price (per one unit).
+        let buyer = line
+            .net_unit_price
+            .map(|p| match line.price_basis_quantity {
+                Some(b) if b > Decimal::ZERO => round4(p / b),
+                _ => p,
+            });
+        let pc = check::check(&self.client.price_check, buyer, net);
+        if pc.outcome != CheckOutcome::NotChecked && pc.outcome != CheckOutcome::WithinTolerance {
+            let b = buyer.unwrap_or(net);
+            let (desc, after) = match pc.outcome {
+                CheckOutcome::AcceptedBuyerPrice => (
+                    format!("buyer's price {b} accepted (ours {net}, policy accept_buyer)"),
+                    b,
+                ),
+                CheckOutcome::Overridden => (
+                    format!("buyer's price {b} replaced by ours {net} (policy override)"),
+                    net,
+                ),
+                CheckOutcome::Held => (
+                    format!("buyer's price {b} differs from ours {net}: held for review"),
+                    net,
+                ),
+                _ => (
+                    format!("buyer's price {b} differs from ours {net}: line rejected"),
+                    net,
+                ),
+            };
+            trail.push(AppliedRule {
+                rule_id: SharedStr::from(format!("price_check:{}", self.client.id)),
+                kind: RuleKind::PriceCheck,
+                source: self.client.source.clone(),
+                description: SharedStr::from(desc.as_str()),
+                effect: Effect {
+                    before: Some(net),
+                    after,
+                    percent: None,
+                },
+            });
+            match pc.outcome {
+                CheckOutcome::AcceptedBuyerPrice => net = after,
+                CheckOutcome::Held => holds.push(Reason {
+                    code: ReasonCode::PriceMismatch,
+                    line: Some(index),
+                    message: format!(
+                        "line {}: {desc}",
+                        line.line_number
+                            .as_deref()
+                            .unwrap_or(&(index + 1).to_string())
+                    ),
+                }),
+                _ => {}
+            }
+        }
+        let rejected = pc.outcome == CheckOutcome::Rejected;
+        pl.price_check = pc;
+        pl.net_unit_price = Some(net);
+        pl.discounts = discounts;
+        pl.trail = trail;
+        let (cat, rate) = vat::line_vat(&self.dest, product.vat_rate);
+        pl.vat_category = Some(cat);
+        pl.vat_rate = Some(rate);
+        if rejected {
+            let msg = format!(
+                "buyer's price {} differs from ours {net} beyond tolerance",
+                buyer.unwrap_or(net)
+            );
+            return self.reject(pl, ReasonCode::PriceMismatch, msg, reasons);
+        }
+        match net.checked_mul(qty).filter(|a| a.abs() <= MAX_AMOUNT) {
+            Some(a) => pl.amount = Some(round_money(a, self.minor)),
+            None => {
+                let msg = format!("amount {net} × {qty} exceeds the accepted maximum {MAX_AMOUNT}");
+                return self.reject(pl, ReasonCode::AmountTooLarge, msg, reasons);
+            }
+        }
+        pl
+    }
+
+    fn run(&self, doc: &Document, purpose: Purpose) -> PricedDocument {
+        let terms = self.terms;
+        let pids: Vec<Option<u32>> = doc
+            .lines
+            .iter()
+            .map(|l| {
+                l.gtin
+                    .as_deref()
+                    .and_then(|g| terms.product(g.trim()))
+                    .or_else(|| {
+                        l.seller_item_code
+                            .as_deref()
+                            .and_then(|c| terms.product(c.trim()))
+                    })
+            })
+            .collect();
+        let mut family_qty: FastMap<u32, Decimal> = FastMap::default();
+        if terms.has_family_tiers {
+            for (l, pid) in doc.lines.iter().zip(&pids) {
+                let fam = pid.and_then(|p| terms.products[p as usize].family);
+                if let (Some(f), Some(q)) = (fam, &l.quantity) {
+                    if q.value > Decimal::ZERO {
+                        let e = family_qty.entry(f).or_default();
+                        *e = e.checked_add(q.value).unwrap_or(Decimal::MAX);
+                    }
+                }
+            }
+        }
+        let mut reasons = Vec::new();
+        let mut holds = Vec::new();
+        let mut found = Found::default();
+        let lines: Vec<PricedLine> = doc
+            .lines
+            .iter()
+            .zip(&pids)
+            .enumerate()
+            .map(|(i, (l, &pid))| {
+                self.price_line(i, l, pid, &family_qty, &mut found, &mut reasons, &mut holds)
+            })
+            .collect();
+        let mut warnings: Vec<String> = terms.warnings.clone();
+        if let Some(n) = &self.dest_note {
+            warnings.push(n.clone());
+        }
+
+        let line_total: Decimal = lines.iter().filter_map(|l| l.amount).sum();
+        let any_priced = lines.iter().any(|l| l.amount.is_some());
+        let mut charges = Vec::new();
+        let client = self.client;
+        let charge_rate = terms
+            .settings
+            .vat_rates
+            .get(terms.settings.charge_tax_category.as_str())
+            .copied()
+            .unwrap_or_default();
+        let (charge_cat, charge_vat) = vat::line_vat(&self.dest, charge_rate);
+        let charge = |id: &str, code: &str, desc: String, amount: Decimal| Charge {
+            rule_id: SharedStr::from(format!("{}:{id}", client.id)),
+            reason_code: code.into(),
+            description: desc,
+            amount: round_money(amount, self.minor),
+            vat_category: charge_cat,
+            vat_rate: charge_vat,
+            source: client.source.clone(),
+        };
+        if any_priced {
+            if let Some(min) = client.minimum_order {
+                if line_total < min {
+                    match client.minimum_order_fee {
+                        Some(fee) => charges.push(charge(
+                            "minimum_order_fee",
+                            "SAA",
+                            format!("small-order fee: order {line_total} below minimum {min} {}", self.currency),
+                            fee,
+                        )),
+                        None if purpose == Purpose::Order => holds.push(Reason {
+                            code: ReasonCode::MinimumOrder,
+                            line: None,
+                            message: format!("order value {line_total} {} is below the minimum order value {min} {}", self.currency, self.currency),
+                        }),
+                        None => {}
+                    }
+                }
+            }
+            if let Some(fee) = client.shipping_charge {
+                match client.franco {
+                    Some(franco) if line_total >= franco => {}
+                    Some(franco) => charges.push(charge(
+                        "shipping",
+                        "FC",
+                        format!("shipping: order {line_total} below the free-shipping threshold {franco} {}", self.currency),
+                        fee,
+                    )),
+                    None => charges.push(charge("shipping", "FC", "shipping".into(), fee)),
+                }
+            }
+        }
+        let charge_total: Decimal = charges.iter().map(|c| c.amount).sum();
+
+        // VAT per (category, rate) on the sum of net amounts.
+        let mut groups: BTreeMap<(VatCategory, Decimal), Decimal> = BTreeMap::new();
+        for l in &lines {
+            if let (Some(a), Some(c), Some(r)) = (l.amount, l.vat_category, l.vat_rate) {
+                *groups.entry((c, r.normalize())).or_default() += a;
+            }
+        }
+        for c in &charges {
+            *groups
+                .entry((c.vat_category, c.vat_rate.normalize()))
+                .or_default() += c.amount;
+        }
+        let vat_breakdown: Vec<VatBreakdown> = groups
+            .into_iter()
+            .map(|((category, rate), taxable)| VatBreakdown {
+                category,
+                rate,
+                taxable_amount: taxable,
+                tax_amount: round_money(taxable * rate / HUNDRED, self.minor),
+                exemption_reason: category.exemption_reason().map(String::from),
+            })
+            .collect();
+        let tax_total: Decimal = vat_breakdown.iter().map(|v| v.tax_amount).sum();
+        let tax_exclusive = line_total + charge_total;
+        let grand_total = tax_exclusive + tax_total;
+        let totals = PricedTotals {
+            line_total,
+            allowance_total: Decimal::ZERO,
+            charge_total,
+            tax_exclusive,
+            tax_total,
+            grand_total,
+        };
+
+        let payment = client.payment_terms.as_ref().and_then(|t| {
+            let due = payment::due_date(t, self.today)?;
+            let early_payment = client.early_payment.as_ref().and_then(|e| {
+                Some(EarlyPaymentInfo {
+                    pay_by: self
+                        .today
+                        .checked_add_days(chrono::Days::new(u64::from(e.days)))?,
+                    percent: e.percent,
+                    discount_amount: round_money(grand_total * e.percent / HUNDRED, self.minor),
+                })
+            });
+            Some(PaymentInfo {
+                terms: payment::describe(t),
+                due_date: due,
+                early_payment,
+            })
+        });
+
+        let credit = match (purpose, client.credit_limit) {
+            (Purpose::Order, Some(limit)) => {
+                let c = credit::check(limit, client.outstanding.unwrap_or_default(), grand_total);
+                if let Some(msg) = c.reason(&self.currency) {
+                    holds.push(Reason {
+                        code: ReasonCode::CreditLimit,
+                        line: None,
+                        message: msg,
+                    });
+                }
+                Some(c)
+            }
+            _ => None,
+        };
+
+        let status = if !holds.is_empty() {
+            DocStatus::Held
+        } else if lines.iter().any(|l| l.status == LineStatus::Rejected) {
+            DocStatus::LinesRejected
+        } else {
+            DocStatus::Ok
+        };
+        holds.extend(reasons);
+        PricedDocument {
+            document: Document::new(doc.document_type, doc.number.clone()),
+            client_id: client.id.clone(),
+            client_group: client.group.map(|g| terms.groups[g as usize].id.clone()),
+            currency: self.currency.clone(),
+            pricing_date: self.today,
+            destination: self.dest.clone(),
+            lines,
+            charges,
+            vat_breakdown,
+            totals,
+            due_date: payment.as_ref().map(|p| p.due_date),
+            payment,
+            credit,
+            status,
+            reasons: holds,
+            warnings,
+        }
+    }
+}
+
+fn dedup_join(mut v: Vec<&str>) -> String {
+    v.sort_unstable();
+    v.dedup();
+    v.join(", ")
+}
+
+/// Writes the pricing results into the canonical fields of
+/// `priced.document`, whose lines are those of the source document (an
+/// invoice drops its rejected lines).
+fn fill_document(priced: &mut PricedDocument, pricer: &Pricer<'_>, invoice: bool) {
+    let doc = &mut priced.document;
+    doc.currency = Some(priced.currency.clone());
+    for pl in &priced.lines {
+        let Some(line) = doc.lines.get_mut(pl.index) else {
+            continue;
+        };
+        match pl.status {
+            LineStatus::Priced => {
+                line.gross_unit_price = pl.list_price;
+                line.net_unit_price = pl.net_unit_price;
+                line.price_basis_quantity = None;
+                line.line_amount = pl.amount;
+                line.tax_category = pl.vat_category.map(|c| c.code().to_string());
+                line.tax_rate = pl.vat_rate;
+                if !invoice {
+                    let changed = matches!(pl.price_check.outcome, CheckOutcome::Overridden);
+                    line.action = Some(if changed { "3" } else { "5" }.into());
+                }
+            }
+            LineStatus::Rejected => {
+                line.action = Some("7".into());
+                line.line_amount = None;
+            }
+        }
+    }
+    if invoice {
+        let keep: Vec<bool> = priced
+            .lines
+            .iter()
+            .map(|l| l.status == LineStatus::Priced)
+            .collect();
+        let mut i = 0;
+        doc.lines.retain(|_| {
+            let k = keep.get(i).copied().unwrap_or(false);
+            i += 1;
+            k
+        });
+    }
+    doc.allowances_charges = priced
+        .charges
+        .iter()
+        .map(|c| AllowanceCharge {
+            reason_code: Some(c.reason_code.clone()),
+            description: Some(c.description.clone()),
+            amount: Some(c.amount),
+            tax_category: Some(c.vat_category.code().into()),
+            tax_rate: Some(c.vat_rate),
+            ..AllowanceCharge::new(AllowanceChargeKind::Charge)
+        })
+        .collect();
+    doc.tax_subtotals = priced
+        .vat_breakdown
+        .iter()
+        .map(|v| TaxSubtotal {
+            category: Some(v.category.code().into()),
+            rate: Some(v.rate),
+            taxable_amount: Some(v.taxable_amount),
+            tax_amount: Some(v.tax_amount),
+            exemption_reason: v.exemption_reason.clone(),
+        })
+        .collect();
+    let t = &priced.totals;
+    doc.totals = Totals {
+        line_total: Some(t.line_total),
+        allowance_total: Some(t.allowance_total),
+        charge_total: Some(t.charge_total),
+        tax_exclusive: Some(t.tax_exclusive),
+        tax_total: Some(t.tax_total),
+        tax_inclusive: Some(t.grand_total),
+        prepaid: None,
+        payable: Some(t.grand_total),
+    };
+    if let (Some(p), Some(spec)) = (&priced.payment, &pricer.client.payment_terms) {
+        doc.payment_terms = vec![PaymentTerms {
+            terms_type: Some("1".into()),
+            description: Some(p.terms.clone()),
+            days: Some(spec.days),
+            end_of_month: spec.end_of_month,
+            due_date: Some(p.due_date.to_string()),
+            percentage: None,
+            amount: None,
+        }];
+        if let Some(e) = &p.early_payment {
+            doc.payment_terms.push(PaymentTerms {
+                terms_type: Some("22".into()),
+                description: Some(format!(
+                    "{} % early-payment discount if paid by {}",
+                    e.percent, e.pay_by
+                )),
+                days: pricer.client.early_payment.as_ref().map(|x| x.days),
+                end_of_month: false,
+                due_date: Some(e.pay_by.to_string()),
+                percentage: Some(e.percent),
+                amount: Some(e.discount_amount),
+            });
+        }
+    }
+}
