@@ -17,6 +17,7 @@ pub mod formats;
 pub mod mapping;
 pub mod model;
 pub mod pricing;
+pub mod respond;
 pub mod translate;
 
 pub mod cli;

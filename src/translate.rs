@@ -10,7 +10,9 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use crate::diagnostics::{Diagnostic, Location, Severity};
-use crate::formats::edifact::{EnvelopePolicy, Event, GroupHeader, InterchangeHeader, Reader};
+use crate::formats::edifact::{
+    EnvelopePolicy, Event, GroupHeader, InterchangeHeader, MessageHeader, Reader,
+};
 use crate::mapping::{MessageMapper, Registry};
 use crate::model::Document;
 
@@ -90,6 +92,15 @@ pub enum Outcome {
     },
 }
 
+/// What a syntax acknowledgement (CONTRL) of one received interchange
+/// needs: its header, its own errors and each message's header and errors.
+#[derive(Debug, Clone)]
+pub struct InterchangeReport {
+    pub header: InterchangeHeader,
+    pub diagnostics: Vec<Diagnostic>,
+    pub messages: Vec<(MessageHeader, Vec<Diagnostic>)>,
+}
+
 /// Counts and file-level diagnostics of a run.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -100,6 +111,8 @@ pub struct Summary {
     pub rejected: u64,
     /// Diagnostics not tied to one message (envelope, file).
     pub diagnostics: Vec<Diagnostic>,
+    /// Per-interchange reports, when [`Options::reports`] asked for them.
+    pub reports: Vec<InterchangeReport>,
 }
 
 impl Summary {
@@ -121,6 +134,9 @@ pub struct Options {
     pub file_name: Option<String>,
     /// Format; detected when absent.
     pub format: Option<Format>,
+    /// Keep an [`InterchangeReport`] per interchange (to answer with a
+    /// CONTRL). Costs memory per message: off for large streams.
+    pub reports: bool,
 }
 
 /// Why a translation could not run at all.
@@ -219,6 +235,11 @@ impl<'r> Translator<'r> {
                     if d.is_error() {
                         envelope_errors.push(d.clone());
                     }
+                    if let Some(r) = summary.reports.last_mut() {
+                        if d.location.interchange == Some(r.header.index) {
+                            r.diagnostics.push(d.clone());
+                        }
+                    }
                     summary.diagnostics.push(d);
                 }
             }
@@ -241,6 +262,13 @@ impl<'r> Translator<'r> {
             match event {
                 Event::InterchangeStart(h) => {
                     interchange = h.clone();
+                    if opts.reports {
+                        summary.reports.push(InterchangeReport {
+                            header: h.clone(),
+                            diagnostics: Vec::new(),
+                            messages: Vec::new(),
+                        });
+                    }
                     summary.interchanges += 1;
                     if fixed_partner.is_none() {
                         partner = self.registry.partner_for_sender(&h.sender);
@@ -313,6 +341,9 @@ impl<'r> Translator<'r> {
                         diags.append(&mut d);
                         Box::new(doc)
                     });
+                    if let Some(r) = summary.reports.last_mut() {
+                        r.messages.push((m.clone(), diags.clone()));
+                    }
                     let rejected = document.is_none()
                         || !envelope_errors.is_empty()
                         || diags.iter().any(|d| d.severity == Severity::Error);

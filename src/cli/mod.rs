@@ -3,6 +3,7 @@
 //! Exit codes are the same everywhere: 0 success, 1 the input is invalid
 //! (something was rejected), 2 usage or I/O error.
 
+mod price;
 mod translate;
 mod validate;
 
@@ -33,6 +34,8 @@ enum Command {
     Translate(translate::Args),
     /// List every problem in one or more files.
     Validate(validate::Args),
+    /// Price an order with a client's commercial terms.
+    Price(price::Args),
     /// Print the JSON Schema of canonical documents.
     Schema,
 }
@@ -69,6 +72,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Translate(args) => translate::run(cli.mappings, args),
         Command::Validate(args) => validate::run(cli.mappings, args),
+        Command::Price(args) => price::run(cli.mappings, args),
         Command::Schema => match serde_json::to_string_pretty(&crate::model::document_schema()) {
             Ok(s) => {
                 println!("{s}");

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::diagnostics::Severity;
+use crate::formats::edifact::{write_documents, OutboundOptions};
+use crate::model::{Document, DocumentType};
+use crate::respond;
 use crate::translate::{Format, Options, Outcome, Translator};
 
 use super::{load_registry, EXIT_ERROR, EXIT_INVALID};
@@ -21,7 +24,12 @@ pub struct Args {
     /// Input format.
     #[arg(long, default_value = "auto", value_parser = ["auto", "edifact", "x12", "xml", "csv"])]
     from: String,
-    /// Output: `json` (NDJSON, one document per line).
+    /// Output: `json` (NDJSON, one document per line); `edifact` (the
+    /// documents as EDIFACT messages of their own type); `edifact:ORDRSP`
+    /// (accept each order), `edifact:APERAK` (an application acknowledgement
+    /// per message), `edifact:CONTRL` (a syntax acknowledgement per
+    /// interchange), `edifact:INVOIC` / `edifact:DESADV` (only documents of
+    /// that type).
     #[arg(long, default_value = "json")]
     to: String,
     /// `none` parses and maps without printing, and reports counts and
@@ -48,11 +56,7 @@ pub fn run(mappings: Option<PathBuf>, args: Args) -> i32 {
         Err(code) => return code,
     };
     if args.to != "json" {
-        eprintln!(
-            "error: --to {}: only `json` is supported by this build",
-            args.to
-        );
-        return EXIT_ERROR;
+        return to_edifact(&registry, args);
     }
     let input = match open_input(&args.file) {
         Ok(i) => i,
@@ -150,5 +154,133 @@ pub fn run(mappings: Option<PathBuf>, args: Args) -> i32 {
         0
     } else {
         EXIT_INVALID
+    }
+}
+
+/// Outbound target of `--to edifact[:TYPE]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    AsIs,
+    Ordrsp,
+    Aperak,
+    Contrl,
+    Only(DocumentType),
+}
+
+fn parse_to(to: &str) -> Option<Answer> {
+    Some(match to {
+        "edifact" => Answer::AsIs,
+        "edifact:ORDRSP" => Answer::Ordrsp,
+        "edifact:APERAK" => Answer::Aperak,
+        "edifact:CONTRL" => Answer::Contrl,
+        "edifact:INVOIC" => Answer::Only(DocumentType::Invoice),
+        "edifact:DESADV" => Answer::Only(DocumentType::DespatchAdvice),
+        _ => return None,
+    })
+}
+
+/// `--to edifact…`: translate, build the answers, write one interchange.
+fn to_edifact(registry: &crate::mapping::Registry, args: Args) -> i32 {
+    let Some(answer) = parse_to(&args.to) else {
+        eprintln!(
+            "error: --to {}: expected json, edifact, edifact:ORDRSP, edifact:APERAK, edifact:CONTRL, edifact:INVOIC or edifact:DESADV",
+            args.to
+        );
+        return EXIT_ERROR;
+    };
+    let input = match open_input(&args.file) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file);
+            return EXIT_ERROR;
+        }
+    };
+    let opts = Options {
+        partner: args.partner.clone(),
+        file_name: Some(args.file.clone()),
+        format: Format::from_name(&args.from),
+        reports: answer == Answer::Contrl,
+        ..Options::default()
+    };
+    let today = chrono::Local::now().date_naive();
+    let mut out_docs: Vec<Document> = Vec::new();
+    let mut invalid = false;
+    let mut sink = |o: Outcome| match o {
+        Outcome::Document {
+            document,
+            diagnostics,
+        } => match answer {
+            Answer::AsIs => out_docs.push(*document),
+            Answer::Only(t) if document.document_type == t => out_docs.push(*document),
+            Answer::Only(_) | Answer::Contrl => {}
+            Answer::Ordrsp if document.document_type == DocumentType::Order => {
+                out_docs.push(respond::accept_order(&document, today))
+            }
+            Answer::Ordrsp => {}
+            Answer::Aperak => out_docs.push(respond::application_ack(&document, &diagnostics, today)),
+        },
+        Outcome::Rejected {
+            location,
+            document,
+            diagnostics,
+        } => {
+            invalid = true;
+            eprintln!("rejected: {location}");
+            for d in diagnostics.iter().filter(|d| d.is_error()) {
+                eprintln!("  {d}");
+            }
+            if answer == Answer::Aperak {
+                let doc = document.map(|d| *d).unwrap_or_else(|| {
+                    Document::new(
+                        DocumentType::Other,
+                        location.message_ref.clone().unwrap_or_default(),
+                    )
+                });
+                out_docs.push(respond::application_ack(&doc, &diagnostics, today));
+            }
+        }
+    };
+    let summary = match Translator::new(registry).translate(input, &opts, &mut sink) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    if answer == Answer::Contrl {
+        out_docs = respond::syntax_acks(&summary.reports);
+    }
+    if out_docs.is_empty() {
+        eprintln!("error: {}: nothing to write as {}", args.file, args.to);
+        return EXIT_INVALID;
+    }
+    // Answer the sender: swap the received envelope's parties.
+    let first = &out_docs[0].origin;
+    let sender = first.recipient.clone().unwrap_or_else(|| "COMPTOIR".into());
+    let recipient = first.sender.clone().unwrap_or_else(|| "UNKNOWN".into());
+    let (sq, rq) = (first.recipient_qualifier.clone(), first.sender_qualifier.clone());
+    let control_ref = format!("{}", chrono::Utc::now().timestamp() % 100_000_000_000_000);
+    let mut oo = OutboundOptions::new(sender, recipient, control_ref);
+    oo.sender_qualifier = sq;
+    oo.recipient_qualifier = rq;
+    oo.una = true;
+    oo.newline = true;
+    match write_documents(&out_docs, &oo) {
+        Ok(bytes) => {
+            let mut stdout = io::stdout().lock();
+            if let Err(e) = stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
+                eprintln!("error: writing output: {e}");
+                return EXIT_ERROR;
+            }
+        }
+        Err(e) => {
+            eprintln!("error: cannot write EDIFACT: {e}");
+            return EXIT_ERROR;
+        }
+    }
+    if invalid || !summary.is_clean() {
+        EXIT_INVALID
+    } else {
+        0
     }
 }
