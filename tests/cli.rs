@@ -41,9 +41,17 @@ fn translate_prints_one_json_document_per_message() {
         .args(["translate", &fixture("orders_acme.edi")])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let docs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(docs.len(), 1);
     let d = &docs[0];
     assert_eq!(d["document_type"], "order");
@@ -53,8 +61,14 @@ fn translate_prints_one_json_document_per_message() {
     assert_eq!(d["lines"][0]["quantity"]["value"], "120");
     assert_eq!(d["lines"][1]["description"], "Thé vert + menthe 100 g");
     assert_eq!(d["parties"][0]["name"], "ACME Distribution SA");
-    assert_eq!(d["parties"][0]["address"]["street"][0], "12 rue de l'Industrie");
-    assert_eq!(d["notes"][0]["text"], "Livraison quai n:3, appeler avant+merci");
+    assert_eq!(
+        d["parties"][0]["address"]["street"][0],
+        "12 rue de l'Industrie"
+    );
+    assert_eq!(
+        d["notes"][0]["text"],
+        "Livraison quai n:3, appeler avant+merci"
+    );
 }
 
 #[test]
@@ -100,23 +114,41 @@ fn validate_accepts_a_valid_file() {
         .args(["validate", &fixture("orders_acme.edi")])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
 fn usage_and_io_errors_exit_2() {
     let out = bin().args(["translate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = bin().args(["translate", "/nonexistent/file.edi"]).output().unwrap();
+    let out = bin()
+        .args(["translate", "/nonexistent/file.edi"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/file.edi"));
-    let out = bin().args(["translate", "--to", "pdf", &fixture("orders_acme.edi")]).output().unwrap();
+    let out = bin()
+        .args(["translate", "--to", "pdf", &fixture("orders_acme.edi")])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn garbage_never_panics() {
-    for input in [&b""[..], b"\x00\xff\xfe", b"UNA", b"UNB+", b"UNH+1+ORDERS:D:96A'LIN+1'", b"'''''"] {
+    for input in [
+        &b""[..],
+        b"\x00\xff\xfe",
+        b"UNA",
+        b"UNB+",
+        b"UNH+1+ORDERS:D:96A'LIN+1'",
+        b"'''''",
+    ] {
         let out = run_with_stdin(&["translate", "-"], input);
         let code = out.status.code();
         assert!(matches!(code, Some(0..=2)), "exit {code:?} for {input:?}");
@@ -127,12 +159,25 @@ fn garbage_never_panics() {
 #[test]
 fn to_edifact_ordrsp_answers_the_sender() {
     let out = bin()
-        .args(["translate", "--to", "edifact:ORDRSP", &fixture("orders_acme.edi")])
+        .args([
+            "translate",
+            "--to",
+            "edifact:ORDRSP",
+            &fixture("orders_acme.edi"),
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("UNB+UNOC:3+5410738000008:14+5412345000013:14+"), "{text}");
+    assert!(
+        text.contains("UNB+UNOC:3+5410738000008:14+5412345000013:14+"),
+        "{text}"
+    );
     assert!(text.contains("BGM+231+PO-2026-0042+9+AP'"), "{text}");
     assert!(text.contains("LIN+2+5+5410738000169:SRV'"), "{text}");
 }
@@ -140,12 +185,28 @@ fn to_edifact_ordrsp_answers_the_sender() {
 #[test]
 fn price_explains_the_rules_applied() {
     let out = bin()
-        .args(["price", "--client", "5412345000013", "--explain", "--date", "2026-11-22", &fixture("orders_acme.edi")])
+        .args([
+            "price",
+            "--client",
+            "5412345000013",
+            "--explain",
+            "--date",
+            "2026-11-22",
+            &fixture("orders_acme.edi"),
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("cascading discount -10 % then -5 %"), "{text}");
+    assert!(
+        text.contains("cascading discount -10 % then -5 %"),
+        "{text}"
+    );
     assert!(text.contains("total discount 14.5 % off list"), "{text}");
     assert!(text.contains("grand total"), "{text}");
 }

@@ -111,7 +111,6 @@ pub fn run(mappings: Option<PathBuf>, args: Args) -> i32 {
         }
     };
     let result = Translator::new(&registry).translate(input, &opts, &mut sink);
-    drop(sink);
     if let Err(e) = out.flush() {
         write_error.get_or_insert(e);
     }
@@ -217,7 +216,9 @@ fn to_edifact(registry: &crate::mapping::Registry, args: Args) -> i32 {
                 out_docs.push(respond::accept_order(&document, today))
             }
             Answer::Ordrsp => {}
-            Answer::Aperak => out_docs.push(respond::application_ack(&document, &diagnostics, today)),
+            Answer::Aperak => {
+                out_docs.push(respond::application_ack(&document, &diagnostics, today))
+            }
         },
         Outcome::Rejected {
             location,
@@ -258,7 +259,10 @@ fn to_edifact(registry: &crate::mapping::Registry, args: Args) -> i32 {
     let first = &out_docs[0].origin;
     let sender = first.recipient.clone().unwrap_or_else(|| "COMPTOIR".into());
     let recipient = first.sender.clone().unwrap_or_else(|| "UNKNOWN".into());
-    let (sq, rq) = (first.recipient_qualifier.clone(), first.sender_qualifier.clone());
+    let (sq, rq) = (
+        first.recipient_qualifier.clone(),
+        first.sender_qualifier.clone(),
+    );
     let control_ref = format!("{}", chrono::Utc::now().timestamp() % 100_000_000_000_000);
     let mut oo = OutboundOptions::new(sender, recipient, control_ref);
     oo.sender_qualifier = sq;

@@ -138,6 +138,13 @@ pub(crate) struct Check {
     pub required: bool,
 }
 
+/// What to run for a segment tag in a group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Actions {
+    pub rules: Vec<u32>,
+    pub checks: Vec<Check>,
+}
+
 /// How a segment tag fits at a level of the structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Resolution {
@@ -189,16 +196,20 @@ pub struct CompiledMapping {
     pub(crate) document_type: DocumentType,
     pub(crate) type_by_code: HashMap<String, DocumentType>,
     pub(crate) groups: Vec<Group>,
-    pub(crate) resolve: HashMap<(u16, u8, Tag), Resolution>,
+    /// Per structure level, the tags it takes: level `g` is group `g`
+    /// (0 = message root, header section); level `groups.len()` is the
+    /// root's summary section. Small, so a linear scan beats hashing.
+    pub(crate) levels: Vec<Vec<(Tag, Resolution)>>,
     pub(crate) separator: Option<Tag>,
     pub(crate) required: Vec<Tag>,
     pub(crate) once: Vec<Tag>,
     pub(crate) lenient: bool,
-    pub(crate) tables: Vec<HashMap<String, String>>,
+    /// Code tables, each sorted by code for binary search.
+    pub(crate) tables: Vec<Vec<(String, String)>>,
     pub(crate) rules: Vec<Rule>,
-    /// (group, tag) → rule indexes, in file order; group `u16::MAX` = any.
-    pub(crate) rule_index: HashMap<(u16, Tag), Vec<u32>>,
-    pub(crate) checks: HashMap<(u16, Tag), Vec<Check>>,
+    /// Per group, per tag: the rules (in file order, `*/TAG` rules
+    /// included) and checks to run.
+    pub(crate) actions: Vec<Vec<(Tag, Actions)>>,
     pub(crate) defaults: DefaultsSpec,
     pub envelope: Option<EnvelopePolicy>,
 }
@@ -319,7 +330,7 @@ impl CompiledMapping {
                 table
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<HashMap<_, _>>(),
+                    .collect::<Vec<_>>(),
             );
         }
         let table_of = |name: &str| -> Result<usize, String> {
@@ -466,6 +477,56 @@ impl CompiledMapping {
             });
         }
 
+        // Flatten the lookup maps into per-level and per-group vectors.
+        let n = groups.len();
+        let mut levels: Vec<Vec<(Tag, Resolution)>> = vec![Vec::new(); n + 1];
+        for ((g, section, tag), r) in resolve {
+            let level = if g == 0 && section == 1 {
+                n
+            } else {
+                g as usize
+            };
+            levels[level].push((tag, r));
+        }
+        let mut actions: Vec<Vec<(Tag, Actions)>> = vec![Vec::new(); n];
+        let slot = |actions: &mut Vec<Vec<(Tag, Actions)>>, g: usize, tag: Tag| -> usize {
+            let list = &mut actions[g];
+            match list.iter().position(|(t, _)| *t == tag) {
+                Some(i) => i,
+                None => {
+                    list.push((tag, Actions::default()));
+                    list.len() - 1
+                }
+            }
+        };
+        for ((g, tag), rule_ids) in &rule_index {
+            let targets: Vec<usize> = if *g == ANY_GROUP {
+                (0..n).collect()
+            } else {
+                vec![*g as usize]
+            };
+            for t in targets {
+                let i = slot(&mut actions, t, *tag);
+                actions[t][i].1.rules.extend(rule_ids);
+            }
+        }
+        for list in &mut actions {
+            for (_, a) in list.iter_mut() {
+                a.rules.sort_unstable();
+            }
+        }
+        for ((g, tag), cs) in checks {
+            let targets: Vec<usize> = if g == ANY_GROUP {
+                (0..n).collect()
+            } else {
+                vec![g as usize]
+            };
+            for t in targets {
+                let i = slot(&mut actions, t, tag);
+                actions[t][i].1.checks.extend(cs.iter().cloned());
+            }
+        }
+
         Ok(CompiledMapping {
             message_type: spec.message_type.clone(),
             directories: spec.directories.clone(),
@@ -473,15 +534,14 @@ impl CompiledMapping {
             document_type,
             type_by_code,
             groups,
-            resolve,
+            levels,
             separator,
             required,
             once,
             lenient: spec.structure.lenient,
             tables,
             rules,
-            rule_index,
-            checks,
+            actions,
             defaults: spec.defaults.clone(),
             envelope: spec.envelope,
             spec,

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 
-use super::compile::{CompiledMapping, NewKind, Resolution, Rule, Source, Tag, ANY_GROUP};
+use super::compile::{CompiledMapping, NewKind, Resolution, Rule, Source, Tag};
 use super::convert;
 use super::target::{Kind, Target, ValueType};
 use crate::diagnostics::{Diagnostic, Location, Severity};
@@ -151,10 +151,16 @@ impl<'m> MessageMapper<'m> {
             self.section = 1;
             return Some(0);
         }
+        let summary_level = m.groups.len();
         for depth in (0..self.stack.len()).rev() {
             let g = self.stack[depth];
-            let section = if g == 0 { self.section } else { 0 };
-            if let Some(r) = m.resolve.get(&(g, section, tag)) {
+            let level = if g == 0 && self.section == 1 {
+                summary_level
+            } else {
+                g as usize
+            };
+            let found = m.levels[level].iter().find(|(t, _)| *t == tag);
+            if let Some((_, r)) = found {
                 self.stack.truncate(depth + 1);
                 self.cur.close_from(depth + 1);
                 return Some(match *r {
@@ -217,18 +223,18 @@ impl<'m> MessageMapper<'m> {
                 );
             }
         }
-        for key in [(group, tag), (ANY_GROUP, tag)] {
-            if let Some(checks) = m.checks.get(&key) {
-                for c in checks {
-                    self.check(seg, position, c);
-                }
+        let actions = m.actions[group as usize]
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, a)| a);
+        if let Some(actions) = actions {
+            for c in &actions.checks {
+                self.check(seg, position, c);
             }
-            if let Some(rules) = m.rule_index.get(&key) {
-                for &ri in rules {
-                    let rule = &m.rules[ri as usize];
-                    if self.matches(rule, seg) {
-                        self.apply(rule, seg, position);
-                    }
+            for &ri in &actions.rules {
+                let rule = &m.rules[ri as usize];
+                if self.matches(rule, seg) {
+                    self.apply(rule, seg, position);
                 }
             }
         }
@@ -249,16 +255,18 @@ impl<'m> MessageMapper<'m> {
                 } else if c.numeric && crate::formats::edifact::parse_decimal(v.as_bytes()).is_err()
                 {
                     Some(("12", format!("not a number: {v:?}")))
-                } else if let Some(t) = c
-                    .table
-                    .filter(|&t| !self.mapping.tables[t].contains_key(v.as_ref()))
-                {
-                    Some((
-                        "12",
-                        format!("code {v:?} is not in the code list {}", self.table_name(t)),
-                    ))
                 } else {
-                    None
+                    c.table
+                        .filter(|&t| self.code(t, v.as_ref()).is_none())
+                        .map(|t| {
+                            (
+                                "12",
+                                format!(
+                                    "code {v:?} is not in the code list {}",
+                                    self.table_name(t)
+                                ),
+                            )
+                        })
                 }
             }
         };
@@ -291,12 +299,22 @@ impl<'m> MessageMapper<'m> {
         })
     }
 
-    fn lookup(&self, table: usize, code: &str) -> Option<String> {
-        let t = &self.mapping.tables[table];
-        if let Some(v) = t.get(code) {
-            return Some(v.clone());
+    /// The canonical name of `code` in `table`, without the `*` template.
+    fn code(&self, table: usize, code: &str) -> Option<&'m str> {
+        let t: &'m [(String, String)] = &self.mapping.tables[table];
+        t.binary_search_by(|(k, _)| k.as_str().cmp(code))
+            .ok()
+            .map(|i| t[i].1.as_str())
+    }
+
+    /// The canonical name of `code` in `table`, the `*` template applied
+    /// to codes the table does not list.
+    fn lookup(&self, table: usize, code: &str) -> Option<Cow<'m, str>> {
+        if let Some(v) = self.code(table, code) {
+            return Some(Cow::Borrowed(v));
         }
-        t.get("*").map(|tpl| tpl.replace("{}", code))
+        self.code(table, "*")
+            .map(|tpl| Cow::Owned(tpl.replace("{}", code)))
     }
 
     fn source_text<'s>(&self, seg: &Segment<'s>, src: &Source) -> Option<Cow<'s, str>> {
@@ -305,14 +323,14 @@ impl<'m> MessageMapper<'m> {
             Source::Path(p) => seg.text(p.element as usize, p.component as usize),
             Source::Table(t, p) => {
                 let code = seg.text(p.element as usize, p.component as usize)?;
-                self.lookup(*t, &code).map(Cow::Owned)
+                Some(Cow::Owned(self.lookup(*t, &code)?.into_owned()))
             }
         }
     }
 
-    fn kind(&self, seg: &Segment<'_>, kind: &Kind) -> Option<String> {
+    fn kind(&self, seg: &Segment<'_>, kind: &'m Kind) -> Option<Cow<'m, str>> {
         match kind {
-            Kind::Fixed(s) => Some(s.clone()),
+            Kind::Fixed(s) => Some(Cow::Borrowed(s.as_str())),
             Kind::Table(t, p) => {
                 let code = seg.text(p.element as usize, p.component as usize)?;
                 self.lookup(*t, &code)
@@ -571,6 +589,34 @@ impl<'m> MessageMapper<'m> {
             self.create(new);
         }
         for (target, sources) in &rule.sets {
+            // Fast path: a number read from one element is parsed straight
+            // from its bytes, with no text allocated.
+            if target.value_type() == ValueType::Decimal {
+                if let [src @ Source::Path(p)] = sources.as_slice() {
+                    let Some(raw) = seg.value(p.element as usize, p.component as usize) else {
+                        continue;
+                    };
+                    let kind = match target.kind() {
+                        Some(k) => match self.kind(seg, k) {
+                            Some(k) => Some(k),
+                            None => continue,
+                        },
+                        None => None,
+                    };
+                    match crate::formats::edifact::parse_decimal(&raw) {
+                        Ok(d) => self.set_decimal(target, kind, d),
+                        Err(_) => self.value_error(
+                            rule,
+                            seg,
+                            position,
+                            src,
+                            format!("not a number: {:?}", seg.charset().decode(&raw)),
+                            "12",
+                        ),
+                    }
+                    continue;
+                }
+            }
             let kind = match target.kind() {
                 Some(k) => match self.kind(seg, k) {
                     Some(k) => Some(k),
@@ -658,20 +704,16 @@ impl<'m> MessageMapper<'m> {
         }
     }
 
-    fn set_text(&mut self, target: &Target, kind: Option<String>, v: String) {
+    fn set_text(&mut self, target: &Target, kind: Option<Cow<'_, str>>, v: String) {
         use Target::*;
         let depth = self.stack.len() - 1;
-        let kind = kind.unwrap_or_default();
+        let kind: String = kind.map(Cow::into_owned).unwrap_or_default();
         match target {
             Number => self.doc.number = v,
             DocumentCode => self.doc.document_code = Some(v),
             Function => self.doc.function = Some(MessageFunction::from_code(&v)),
             ResponseCode => self.doc.response_code = Some(v),
-            Currency => {
-                if self.doc.currency.is_none() {
-                    self.doc.currency = Some(v)
-                }
-            }
+            Currency if self.doc.currency.is_none() => self.doc.currency = Some(v),
             DeliveryTerms => self.doc.delivery_terms = Some(v),
             Reference(_) => {
                 self.doc.references.push(crate::model::Reference {
@@ -837,11 +879,7 @@ impl<'m> MessageMapper<'m> {
             AllowanceTaxCategory => self.allowance().tax_category = Some(v),
             PaymentType => self.payment().terms_type = Some(v),
             PaymentDescription => self.payment().description = Some(v),
-            PaymentBasis => {
-                if v == "end_of_month" {
-                    self.payment().end_of_month = true;
-                }
-            }
+            PaymentBasis if v == "end_of_month" => self.payment().end_of_month = true,
             TaxCategory => self.tax().category = Some(v),
             TaxExemption => self.tax().exemption_reason = Some(v),
             PackageId => {
@@ -890,14 +928,14 @@ impl<'m> MessageMapper<'m> {
         }
     }
 
-    fn set_decimal(&mut self, target: &Target, kind: Option<String>, d: Decimal) {
+    fn set_decimal(&mut self, target: &Target, kind: Option<Cow<'_, str>>, d: Decimal) {
         use Target::*;
         let depth = self.stack.len() - 1;
-        let kind = kind.unwrap_or_default();
+        let kind = kind.unwrap_or(Cow::Borrowed(""));
         match target {
             Totals(_) => {
                 let t = &mut self.doc.totals;
-                let slot = match kind.as_str() {
+                let slot = match kind.as_ref() {
                     "line_total" => &mut t.line_total,
                     "allowance_total" => &mut t.allowance_total,
                     "charge_total" => &mut t.charge_total,
@@ -923,7 +961,7 @@ impl<'m> MessageMapper<'m> {
                     });
                 } else {
                     line.other_quantities.push(Quantity {
-                        kind: Some(kind),
+                        kind: Some(kind.into_owned()),
                         value: d,
                         unit: None,
                     });
@@ -938,7 +976,7 @@ impl<'m> MessageMapper<'m> {
                 let l = self.ensure_line();
                 let line = &mut self.doc.lines[l];
                 match target {
-                    LinePrice(_) => match kind.as_str() {
+                    LinePrice(_) => match kind.as_ref() {
                         "net" => line.net_unit_price = Some(d),
                         "gross" => line.gross_unit_price = Some(d),
                         _ => {}
@@ -980,9 +1018,9 @@ impl<'m> MessageMapper<'m> {
         }
     }
 
-    fn set_date(&mut self, target: &Target, kind: Option<String>, iso: String) {
+    fn set_date(&mut self, target: &Target, kind: Option<Cow<'_, str>>, iso: String) {
         use Target::*;
-        let kind = kind.unwrap_or_default();
+        let kind: String = kind.map(Cow::into_owned).unwrap_or_default();
         match target {
             Date(_) => self.doc.dates.push(DateEntry { kind, value: iso }),
             LineDate(_) => {

@@ -26,6 +26,12 @@ pub fn corpus(sub: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        if std::env::var_os("COMPTOIR_REQUIRE_SERVICES").is_some() {
+            panic!(
+                "corpus folder {} is absent but COMPTOIR_REQUIRE_SERVICES is set",
+                dir.display()
+            );
+        }
         eprintln!(
             "\n*** SKIPPED: corpus folder {} is absent (set COMPTOIR_CORPUS); CI has it ***\n",
             dir.display()

@@ -60,10 +60,7 @@ impl Charset {
 
     /// Decodes `bytes` (already unescaped) into text.
     pub fn decode(self, bytes: &[u8]) -> Cow<'_, str> {
-        if bytes.is_ascii() {
-            // ASCII is valid UTF-8.
-            return Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default());
-        }
+        // ASCII, and UTF-8 under any declaration, is read as is.
         if let Ok(s) = std::str::from_utf8(bytes) {
             return Cow::Borrowed(s);
         }

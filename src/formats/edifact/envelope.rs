@@ -868,7 +868,12 @@ impl<R: Read> Reader<R> {
             }
             let Some(token) = self.lexer.advance()? else {
                 self.done = true;
-                let loc = Location::default();
+                let (offset, line) = self.lexer.position();
+                let loc = Location {
+                    line: Some(line),
+                    offset: Some(offset),
+                    ..Location::default()
+                };
                 if self.message.is_some() {
                     self.cut_message(&loc, "end of input");
                 }

@@ -13,7 +13,7 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memchr2, memmem};
 
-use super::segment::{split, ElementSpan, Span};
+use super::segment::{split, Classes, ElementSpan, Span};
 use super::{Charset, Delimiters, Segment};
 
 const INITIAL_BUFFER: usize = 256 * 1024;
@@ -66,6 +66,8 @@ pub struct Lexer<R> {
     elems: Vec<ElementSpan>,
     bytes_read: u64,
     current: Current,
+    classes: Classes,
+    repeats: bool,
 }
 
 impl<R: Read> Lexer<R> {
@@ -87,6 +89,8 @@ impl<R: Read> Lexer<R> {
             elems: Vec::with_capacity(32),
             bytes_read: 0,
             current: Current::default(),
+            classes: Classes::new(&Delimiters::default()),
+            repeats: false,
         }
     }
 
@@ -98,12 +102,21 @@ impl<R: Read> Lexer<R> {
     /// Sets the delimiters (after a UNB without UNA was sniffed, or when a
     /// partner's delimiters are configured).
     pub fn set_delimiters(&mut self, d: Delimiters) {
-        self.delimiters = d;
+        if d != self.delimiters {
+            self.delimiters = d;
+            self.classes = Classes::new(&d);
+        }
     }
 
     /// Sets the character repertoire used to decode values (from UNB).
     pub fn set_charset(&mut self, charset: Charset) {
         self.charset = charset;
+    }
+
+    /// Byte offset and line of the next unread byte (end of input once
+    /// everything was read).
+    pub fn position(&self) -> (u64, u32) {
+        (self.base + self.pos as u64, self.line)
     }
 
     /// Total bytes consumed from the reader so far.
@@ -227,6 +240,7 @@ impl<R: Read> Lexer<R> {
             elems: &self.elems,
             release: self.delimiters.release,
             charset: self.charset,
+            repeats: self.repeats,
             offset: c.offset,
             line: c.line,
         }
@@ -254,7 +268,7 @@ impl<R: Read> Lexer<R> {
         } else {
             &self.buf[c.start..c.stop]
         };
-        split(bytes, &self.delimiters, &mut self.comps, &mut self.elems);
+        self.repeats = split(bytes, &self.classes, &mut self.comps, &mut self.elems);
     }
 
     /// Moves to the next token, `None` at end of input.
@@ -274,7 +288,7 @@ impl<R: Read> Lexer<R> {
         if self.buf[self.pos..self.end].starts_with(b"UNA") && self.end - self.pos >= 9 {
             let mut chars = [0u8; 6];
             chars.copy_from_slice(&self.buf[self.pos + 3..self.pos + 9]);
-            self.delimiters = Delimiters::from_una(chars);
+            self.set_delimiters(Delimiters::from_una(chars));
             self.advance_by(9);
             return Ok(Some(Token::Una {
                 delimiters: self.delimiters,
@@ -315,16 +329,20 @@ impl<R: Read> Lexer<R> {
             Some(at) => (self.pos, at, at + 1),
             None => (self.pos, self.end, self.end),
         };
-        let raw_len = next - start;
         // Remove line breaks inside the segment (wrapped files), unless a
         // line break is itself a delimiter.
         let d = self.delimiters;
+        let any_break = memchr2(b'\r', b'\n', &self.buf[start..next]).is_some();
+        let newlines = if any_break {
+            memchr::memchr_iter(b'\n', &self.buf[start..next]).count() as u32
+        } else {
+            0
+        };
         let cr_lf_special = d.is_special(b'\n') || d.is_special(b'\r');
-        let has_breaks = !cr_lf_special && memchr2(b'\r', b'\n', &self.buf[start..stop]).is_some();
-        let newlines = memchr::memchr_iter(b'\n', &self.buf[start..next]).count() as u32;
+        let has_breaks =
+            any_break && !cr_lf_special && memchr2(b'\r', b'\n', &self.buf[start..stop]).is_some();
         self.pos = next;
         self.line += newlines;
-        let _ = raw_len;
         let bytes: &[u8] = if has_breaks {
             self.scratch.clear();
             self.scratch.extend(
@@ -337,7 +355,7 @@ impl<R: Read> Lexer<R> {
         } else {
             &self.buf[start..stop]
         };
-        split(bytes, &d, &mut self.comps, &mut self.elems);
+        self.repeats = split(bytes, &self.classes, &mut self.comps, &mut self.elems);
         self.current = Current {
             in_scratch: has_breaks,
             start,

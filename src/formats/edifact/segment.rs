@@ -26,51 +26,76 @@ pub(crate) struct ElementSpan {
     pub repeat: bool,
 }
 
+/// Byte classes for [`split`]: which bytes are delimiters. Built once per
+/// set of delimiters so that splitting is one table load per byte.
+#[derive(Debug, Clone)]
+pub(crate) struct Classes([u8; 256]);
+
+const PLAIN: u8 = 0;
+const ELEMENT: u8 = 1;
+const COMPONENT: u8 = 2;
+const REPETITION: u8 = 3;
+const RELEASE: u8 = 4;
+
+impl Classes {
+    pub fn new(d: &Delimiters) -> Classes {
+        let mut t = [PLAIN; 256];
+        t[usize::from(d.component)] = COMPONENT;
+        if let Some(r) = d.repetition {
+            t[usize::from(r)] = REPETITION;
+        }
+        t[usize::from(d.element)] = ELEMENT;
+        if let Some(r) = d.release {
+            t[usize::from(r)] = RELEASE;
+        }
+        Classes(t)
+    }
+}
+
 /// Splits `bytes` (one segment, without its terminator) into spans.
-/// Returns the tag length. Clears and fills `comps` and `elems`; index 0 of
-/// `elems` is the tag itself.
+/// Clears and fills `comps` and `elems`; index 0 of `elems` is the tag
+/// itself. Returns whether the segment has repetitions.
 pub(crate) fn split(
     bytes: &[u8],
-    d: &Delimiters,
+    classes: &Classes,
     comps: &mut Vec<Span>,
     elems: &mut Vec<ElementSpan>,
 ) -> bool {
     comps.clear();
     elems.clear();
-    let release = d.release.unwrap_or(0);
-    let has_release = d.release.is_some();
-    let rep = d.repetition.unwrap_or(0);
-    let has_rep = d.repetition.is_some();
-    let mut escaped = false;
+    let t = &classes.0;
     let mut comp_start = 0u32;
     let mut elem_first = 0u32;
     let mut repeat = false;
+    let mut any_repeat = false;
     let mut i = 0usize;
     let n = bytes.len();
     while i < n {
-        let b = bytes[i];
-        if has_release && b == release {
-            escaped = true;
+        let class = t[usize::from(bytes[i])];
+        if class == PLAIN {
+            i += 1;
+            continue;
+        }
+        if class == RELEASE {
             i += 2;
             continue;
         }
-        if b == d.element || (has_rep && b == rep) || b == d.component {
-            comps.push(Span {
-                start: comp_start,
-                end: i as u32,
+        comps.push(Span {
+            start: comp_start,
+            end: i as u32,
+        });
+        if class != COMPONENT {
+            let count = comps.len() as u32 - elem_first;
+            elems.push(ElementSpan {
+                first: elem_first,
+                count,
+                repeat,
             });
-            if b != d.component {
-                let count = comps.len() as u32 - elem_first;
-                elems.push(ElementSpan {
-                    first: elem_first,
-                    count,
-                    repeat,
-                });
-                elem_first = comps.len() as u32;
-                repeat = b != d.element;
-            }
-            comp_start = i as u32 + 1;
+            elem_first = comps.len() as u32;
+            repeat = class == REPETITION;
+            any_repeat |= repeat;
         }
+        comp_start = i as u32 + 1;
         i += 1;
     }
     let end = n.min(i) as u32;
@@ -83,7 +108,7 @@ pub(crate) fn split(
         count: comps.len() as u32 - elem_first,
         repeat,
     });
-    escaped
+    any_repeat
 }
 
 /// Removes release characters: `?+` becomes `+`, `??` becomes `?`.
@@ -163,6 +188,8 @@ pub struct Segment<'a> {
     pub(crate) elems: &'a [ElementSpan],
     pub(crate) release: Option<u8>,
     pub(crate) charset: Charset,
+    /// Whether any element repeats (syntax version 4).
+    pub(crate) repeats: bool,
     /// Byte offset of the segment in the input.
     pub offset: u64,
     /// 1-based line of the segment's first byte in the input.
@@ -170,6 +197,11 @@ pub struct Segment<'a> {
 }
 
 impl<'a> Segment<'a> {
+    /// The character repertoire values are decoded with.
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+
     /// The raw bytes of the segment, without terminator.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
@@ -209,11 +241,8 @@ impl<'a> Segment<'a> {
         if element == 0 {
             return None;
         }
-        // Fast path: no repetitions.
-        if let Some(e) = self.elems.get(element) {
-            if !self.elems[..=element].iter().any(|e| e.repeat) {
-                return Some(*e);
-            }
+        if !self.repeats {
+            return self.elems.get(element).copied();
         }
         self.elems
             .iter()
@@ -292,13 +321,14 @@ mod tests {
         elems: &'a mut Vec<ElementSpan>,
         d: &Delimiters,
     ) -> Segment<'a> {
-        split(bytes, d, comps, elems);
+        let repeats = split(bytes, &Classes::new(d), comps, elems);
         Segment {
             bytes,
             comps,
             elems,
             release: d.release,
             charset: Charset::Latin1,
+            repeats,
             offset: 0,
             line: 1,
         }
