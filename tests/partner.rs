@@ -8,7 +8,7 @@ use comptoir::model::PartyRole;
 const ORDER: &str = "UNA:+.? 'UNB+UNOC:3+3012345000004:14+5410738000008:14+261120:0915+R1'\
 UNH+1+ORDERS:D:96A:UN:EAN008'BGM+220+RD-77+9'FTX+ZZZ+++internal code 42'\
 NAD+BY+3012345000004::9'NAD+DEL+3012345000011::9'\
-LIN+1++5410738000152:SRV'PIA+1+ART-152:ZZ'QTY+21:6:PCE'UNS+S'UNT+9+1'UNZ+1+R1'";
+LIN+1++5410738000152:SRV'PIA+1+ART-152:ZZ'QTY+21:6:PCE'UNS+S'UNT+10+1'UNZ+1+R1'";
 
 #[test]
 fn overrides_apply_to_the_partner_found_from_the_sender() {
@@ -42,7 +42,7 @@ fn without_the_partner_the_base_mapping_applies() {
 #[test]
 fn the_partner_envelope_policy_rejects_wrong_counts() {
     let registry = common::registry();
-    let wrong = ORDER.replace("UNT+9+1", "UNT+8+1");
+    let wrong = ORDER.replace("UNT+10+1", "UNT+9+1");
     let run = common::translate(
         &registry,
         wrong.as_bytes(),
