@@ -210,3 +210,21 @@ fn price_explains_the_rules_applied() {
     assert!(text.contains("total discount 14.5 % off list"), "{text}");
     assert!(text.contains("grand total"), "{text}");
 }
+
+#[test]
+fn to_edifact_contrl_points_at_the_failing_segment_and_element() {
+    let bad = b"UNA:+.? 'UNB+UNOC:3+SENDER:14+RECEIVER:14+240301:1200+REF1'\
+UNH+1+ORDERS:D:96A:UN:EAN008'BGM+220+PO1+9'LIN+1++4000862141404:SRV'\
+QTY+21:12A:PCE'UNS+S'UNT+6+1'UNZ+1+REF1'";
+    let out = run_with_stdin(&["translate", "--to", "edifact:CONTRL", "-"], bad);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Sent back to the sender, about its interchange REF1.
+    assert!(text.contains("UNB+UNOC:3+RECEIVER:14+SENDER:14+"), "{text}");
+    assert!(text.contains("UCI+REF1+SENDER:14+RECEIVER:14+"), "{text}");
+    assert!(text.contains("UCM+1+ORDERS:D:96A:UN:EAN008+4'"), "{text}");
+    assert!(
+        text.contains("UCS+4'") && text.contains("UCD+12+1:2'"),
+        "{text}"
+    );
+}
