@@ -89,8 +89,9 @@ impl OneOrMany {
 #[serde(untagged)]
 enum FieldSpec {
     One(String),
-    Rule(RuleSpec),
+    // Before `Rule`: a struct also deserializes from a sequence.
     Many(Vec<FieldItem>),
+    Rule(RuleSpec),
 }
 
 #[derive(Debug, Clone, Deserialize)]
