@@ -13,7 +13,11 @@ const EXPECTED: &[(&str, &str, usize)] = &[
     ("ubl/oasis_ubl_inventoryreport_2.1_example.xml", "CC2679", 3),
     ("ubl/oasis_ubl_invoice_2.1_trivial.xml", "123", 1),
     ("ubl/oca_ubl20_efff_be_invoice.xml", "16117778", 1),
-    ("ubl/peppol_bis3_invoice_allowance_example.xml", "Snippet1", 3),
+    (
+        "ubl/peppol_bis3_invoice_allowance_example.xml",
+        "Snippet1",
+        3,
+    ),
     ("ubl/peppol_bis3_invoice_base_example.xml", "Snippet1", 2),
     ("ubl/peppol_catalogue_example_iso8859.xml", "1387", 2),
     ("ubl/peppol_despatchadvice_example.xml", "565899", 1),
@@ -27,7 +31,11 @@ const EXPECTED: &[(&str, &str, usize)] = &[
     ("cii/mustang_line_total_4_decimals.xml", "DEMO-1", 1),
     ("cii/mustang_zugferd1_invoice.xml", "RE-20170509/505", 3),
     ("cii/zugferd21_en16931_rabatte.xml", "471102", 4),
-    ("cii/zugferd23_extended_warenrechnung.xml", "R87654321012345", 6),
+    (
+        "cii/zugferd23_extended_warenrechnung.xml",
+        "R87654321012345",
+        6,
+    ),
     ("idoc/bots_idoc_orders01_flat.idoc", "4200003091", 1),
     ("idoc/bots_idoc_wp_plu02_flat.idoc", "0000000000267778", 143),
 ];
@@ -97,7 +105,10 @@ fn corpus_xml_files_translate() {
                     .map(|d| d.to_string())
                     .collect::<Vec<_>>()
                     .join("; ");
-                failures.push(format!("{file}: {} documents, rejected: {why}", run.documents.len()));
+                failures.push(format!(
+                    "{file}: {} documents, rejected: {why}",
+                    run.documents.len()
+                ));
                 table.push_str(&format!("| {file} | - | - | - | - | - | FAIL: {why} |\n"));
             }
         }

@@ -85,8 +85,10 @@ fn invoice() -> Document {
         "FR98765432109",
         "FR",
     ));
-    doc.lines.push(line("1", "03012345000027", "10", "12.50", "125.00", "20"));
-    doc.lines.push(line("2", "03012345000034", "4", "2.25", "9.00", "5.5"));
+    doc.lines
+        .push(line("1", "03012345000027", "10", "12.50", "125.00", "20"));
+    doc.lines
+        .push(line("2", "03012345000034", "4", "2.25", "9.00", "5.5"));
     let mut a = AllowanceCharge::new(AllowanceChargeKind::Allowance);
     a.amount = Some(d("5.00"));
     a.description = Some("Remise".into());
@@ -188,7 +190,9 @@ fn en16931_violations_are_located() {
     doc.lines[1].quantity = None;
     let v = check_en16931(&doc);
     let rules: Vec<_> = v.iter().map(|v| v.rule).collect();
-    for r in ["BR-CO-10", "BR-CO-13", "BR-S-09", "BR-CO-14", "BR-07", "BR-22"] {
+    for r in [
+        "BR-CO-10", "BR-CO-13", "BR-S-09", "BR-CO-14", "BR-07", "BR-22",
+    ] {
         assert!(rules.contains(&r), "{r} missing from {v:#?}");
     }
     let co10 = v.iter().find(|v| v.rule == "BR-CO-10").expect("BR-CO-10");
@@ -213,7 +217,10 @@ fn ubl_invoice_round_trips() {
     let xml = write_ubl_invoice(&doc).expect("write");
     let back = read(&xml);
     assert_eq!(shared(&back), shared(&doc));
-    assert_eq!(back.reference("order").map(|r| r.value.as_str()), Some("PO-77"));
+    assert_eq!(
+        back.reference("order").map(|r| r.value.as_str()),
+        Some("PO-77")
+    );
     assert_eq!(back.allowances_charges.len(), 1);
     assert_eq!(check_en16931(&back), vec![]);
     // Credit notes are written as UBL CreditNote.
@@ -232,7 +239,10 @@ fn cii_invoice_round_trips() {
     let back = read(&xml);
     assert_eq!(shared(&back), shared(&doc));
     assert_eq!(check_en16931(&back), vec![]);
-    assert_eq!(back.origin.profile.as_deref(), Some("urn:cen.eu:en16931:2017"));
+    assert_eq!(
+        back.origin.profile.as_deref(),
+        Some("urn:cen.eu:en16931:2017")
+    );
 }
 
 #[test]
@@ -258,7 +268,10 @@ fn ubl_order_response_round_trips() {
     assert_eq!(back.lines.len(), 2);
     assert_eq!(back.lines[0].action.as_deref(), Some("3"));
     assert_eq!(back.lines[1].gtin.as_deref(), Some("03012345000034"));
-    assert_eq!(back.lines[1].quantity.as_ref().map(|q| q.value), Some(d("4")));
+    assert_eq!(
+        back.lines[1].quantity.as_ref().map(|q| q.value),
+        Some(d("4"))
+    );
 }
 
 #[test]
@@ -272,24 +285,48 @@ fn idoc_orders05_round_trips() {
     doc.parties.push(dp);
     let xml = write_idoc_orders05(&doc).expect("write");
     let text = String::from_utf8_lossy(&xml);
-    for seg in ["<EDI_DC40", "<E1EDK01", "<E1EDKA1", "<PARVW>AG</PARVW>", "<PARVW>WE</PARVW>", "<E1EDK02", "<E1EDK03", "<E1EDP01", "<E1EDP19", "<E1EDP26"] {
+    for seg in [
+        "<EDI_DC40",
+        "<E1EDK01",
+        "<E1EDKA1",
+        "<PARVW>AG</PARVW>",
+        "<PARVW>WE</PARVW>",
+        "<E1EDK02",
+        "<E1EDK03",
+        "<E1EDP01",
+        "<E1EDP19",
+        "<E1EDP26",
+    ] {
         assert!(text.contains(seg), "{seg} missing:\n{text}");
     }
     let back = read(&xml);
     assert_eq!(back.document_type, DocumentType::Order);
     assert_eq!(back.number, "PO-2024-1");
     assert_eq!(back.origin.format, "xml");
-    assert_eq!(back.date("document").map(|d| d.value.as_str()), Some("2024-03-01"));
-    assert_eq!(back.reference("order").map(|r| r.value.as_str()), Some("PO-77"));
+    assert_eq!(
+        back.date("document").map(|d| d.value.as_str()),
+        Some("2024-03-01")
+    );
+    assert_eq!(
+        back.reference("order").map(|r| r.value.as_str()),
+        Some("PO-77")
+    );
     let dp = back.party(&PartyRole::DeliveryParty).expect("WE");
     assert_eq!(dp.gln.as_deref(), Some("3011111000019"));
-    assert_eq!(back.party(&PartyRole::Buyer).and_then(|p| p.name.as_deref()), Some("Client SARL"));
+    assert_eq!(
+        back.party(&PartyRole::Buyer)
+            .and_then(|p| p.name.as_deref()),
+        Some("Client SARL")
+    );
     assert_eq!(back.lines.len(), 2);
     let l = &back.lines[0];
     assert_eq!(l.gtin.as_deref(), Some("03012345000027"));
     assert_eq!(l.seller_item_code.as_deref(), Some("ART-1"));
     assert_eq!(l.quantity.as_ref().map(|q| q.value), Some(d("10")));
-    assert_eq!(l.quantity.as_ref().and_then(|q| q.unit.as_deref()), Some("PCE"));
+    assert_eq!(
+        l.quantity.as_ref().and_then(|q| q.unit.as_deref()),
+        Some("PCE")
+    );
     assert_eq!(l.net_unit_price, Some(d("12.5")));
     assert_eq!(l.line_amount, Some(d("125.00")));
 }
@@ -310,11 +347,24 @@ fn regen() {
     opts.sender_qualifier = Some("14".into());
     opts.recipient_qualifier = Some("14".into());
     opts.newline = true;
-    opts.prepared_at = chrono::NaiveDate::from_ymd_opt(2024, 3, 1).and_then(|d| d.and_hms_opt(10, 0, 0));
+    opts.prepared_at =
+        chrono::NaiveDate::from_ymd_opt(2024, 3, 1).and_then(|d| d.and_hms_opt(10, 0, 0));
     let dir = fixtures();
-    std::fs::write(dir.join("cross-invoice.edi"), write_documents(&[doc.clone()], &opts).expect("edi")).expect("w");
-    std::fs::write(dir.join("cross-invoice.ubl.xml"), write_ubl_invoice(&doc).expect("ubl")).expect("w");
-    std::fs::write(dir.join("cross-invoice.cii.xml"), write_cii_invoice(&doc).expect("cii")).expect("w");
+    std::fs::write(
+        dir.join("cross-invoice.edi"),
+        write_documents(std::slice::from_ref(&doc), &opts).expect("edi"),
+    )
+    .expect("w");
+    std::fs::write(
+        dir.join("cross-invoice.ubl.xml"),
+        write_ubl_invoice(&doc).expect("ubl"),
+    )
+    .expect("w");
+    std::fs::write(
+        dir.join("cross-invoice.cii.xml"),
+        write_cii_invoice(&doc).expect("cii"),
+    )
+    .expect("w");
 }
 
 #[test]
@@ -322,7 +372,11 @@ fn same_invoice_in_eancom_ubl_and_cii_gives_the_same_document() {
     regen();
     let registry = common::registry();
     let mut seen = Vec::new();
-    for f in ["cross-invoice.edi", "cross-invoice.ubl.xml", "cross-invoice.cii.xml"] {
+    for f in [
+        "cross-invoice.edi",
+        "cross-invoice.ubl.xml",
+        "cross-invoice.cii.xml",
+    ] {
         let bytes = std::fs::read(fixtures().join(f)).expect("fixture");
         let run = common::translate(&registry, &bytes, f, None);
         assert!(run.rejected.is_empty(), "{f}: {:?}", run.rejected);

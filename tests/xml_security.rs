@@ -44,7 +44,11 @@ fn external_dtd_is_refused() {
 fn billion_laughs_is_refused_quickly() {
     let mut p = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
     for i in 1..10 {
-        let prev = if i == 1 { "lol".to_string() } else { format!("lol{}", i - 1) };
+        let prev = if i == 1 {
+            "lol".to_string()
+        } else {
+            format!("lol{}", i - 1)
+        };
         p.push_str(&format!(
             "<!ENTITY lol{i} \"{}\">\n",
             format!("&{prev};").repeat(10)
@@ -60,7 +64,10 @@ fn billion_laughs_is_refused_quickly() {
 #[test]
 fn undeclared_entities_are_refused_predefined_ones_resolved() {
     let e = failed(format!("{UBL_HEAD}<cbc:ID>&lol;</cbc:ID></Invoice>").as_bytes());
-    assert!(matches!(&e, XmlError::Entity { name, .. } if name == "lol"), "{e:?}");
+    assert!(
+        matches!(&e, XmlError::Entity { name, .. } if name == "lol"),
+        "{e:?}"
+    );
     let ok = format!("{UBL_HEAD}<cbc:ID>A&amp;B&#x20;&#67;&lt;</cbc:ID></Invoice>");
     match read_document(ok.as_bytes(), &maps(), None) {
         ReadResult::Document { document, .. } => assert_eq!(document.number, "A&B C<"),
@@ -122,12 +129,21 @@ fn latin1_declared_input_is_decoded() {
 #[test]
 fn malformed_and_unknown_roots_are_errors() {
     let bad = format!("{UBL_HEAD}<cbc:ID>1</cbc:Note></Invoice>");
-    assert!(matches!(failed(bad.as_bytes()), XmlError::Syntax { line: 1, .. }));
+    assert!(matches!(
+        failed(bad.as_bytes()),
+        XmlError::Syntax { line: 1, .. }
+    ));
     let cut = format!("{UBL_HEAD}<cbc:ID>1</cbc:ID>");
     assert!(matches!(failed(cut.as_bytes()), XmlError::Syntax { .. }));
-    assert!(matches!(failed(b"<Unknown/>"), XmlError::UnknownRoot { .. }));
+    assert!(matches!(
+        failed(b"<Unknown/>"),
+        XmlError::UnknownRoot { .. }
+    ));
     assert!(matches!(failed(b"<x:a/>"), XmlError::UnboundPrefix { .. }));
     assert!(matches!(failed(b""), XmlError::NoRoot));
     let deep = "<a>".repeat(1000);
-    assert!(matches!(failed(deep.as_bytes()), XmlError::UnknownRoot { .. } | XmlError::TooDeep { .. }));
+    assert!(matches!(
+        failed(deep.as_bytes()),
+        XmlError::UnknownRoot { .. } | XmlError::TooDeep { .. }
+    ));
 }

@@ -18,8 +18,7 @@ use crate::diagnostics::{Diagnostic, Location};
 use crate::mapping::target::{Kind, Target, ValueType};
 use crate::model::{
     AllowanceCharge, AllowanceChargeKind, Contact, DateEntry, Document, DocumentType,
-    MessageFunction, Note, Package, Party, PartyRole, PaymentTerms, Quantity,
-    TaxSubtotal,
+    MessageFunction, Note, Package, Party, PartyRole, PaymentTerms, Quantity, TaxSubtotal,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -150,7 +149,8 @@ impl<'m> Applier<'m> {
         let doc = &mut self.doc;
         let obj = match kind {
             NewKind::Party => {
-                doc.parties.push(Party::new(PartyRole::Other(String::new())));
+                doc.parties
+                    .push(Party::new(PartyRole::Other(String::new())));
                 Obj::Party(doc.parties.len() - 1)
             }
             NewKind::Line => {
@@ -221,10 +221,8 @@ impl<'m> Applier<'m> {
     fn close(&mut self) {
         let Some(obj) = self.objs.pop() else { return };
         match obj {
-            Obj::Note(i) => {
-                if self.doc.notes.get(i).is_some_and(|n| n.text.is_empty()) {
-                    self.doc.notes.remove(i);
-                }
+            Obj::Note(i) if self.doc.notes.get(i).is_some_and(|n| n.text.is_empty()) => {
+                self.doc.notes.remove(i);
             }
             Obj::Qualified {
                 def,
@@ -237,7 +235,9 @@ impl<'m> Applier<'m> {
                 };
                 let Some(d) = m.objects.get(def) else { return };
                 let Some(t) = d.qualified_table else { return };
-                let Some(mapped) = m.lookup(t, &q) else { return };
+                let Some(mapped) = m.lookup(t, &q) else {
+                    return;
+                };
                 let name = match &d.qualified_base {
                     Some(base) => format!("{base}:{mapped}"),
                     None => mapped.to_string(),
@@ -327,7 +327,12 @@ impl<'m> Applier<'m> {
     }
 
     fn apply_rule(&mut self, rule: &Rule, text: &str, attrs: &[Attr], line: u32) {
-        let get = |name: &str| attrs.iter().find(|a| a.local == name).map(|a| a.value.as_str());
+        let get = |name: &str| {
+            attrs
+                .iter()
+                .find(|a| a.local == name)
+                .map(|a| a.value.as_str())
+        };
         for (a, values) in &rule.when {
             match get(a) {
                 Some(v) if values.iter().any(|x| x == v) => {}
@@ -420,11 +425,7 @@ impl<'m> Applier<'m> {
             DocumentCode => self.doc.document_code = Some(v),
             Function => self.doc.function = Some(MessageFunction::from_code(&v)),
             ResponseCode => self.doc.response_code = Some(v),
-            Currency => {
-                if self.doc.currency.is_none() {
-                    self.doc.currency = Some(v);
-                }
-            }
+            Currency if self.doc.currency.is_none() => self.doc.currency = Some(v),
             DeliveryTerms => self.doc.delivery_terms = Some(v),
             Reference(_) => self.doc.references.push(crate::model::Reference {
                 kind,
@@ -788,10 +789,8 @@ impl<'m> Applier<'m> {
 
     fn set_date(&mut self, t: &Target, kind: String, iso: String) {
         match t {
-            Target::Date(_) => {
-                if !self.doc.dates.iter().any(|d| d.kind == kind) {
-                    self.doc.dates.push(DateEntry { kind, value: iso });
-                }
+            Target::Date(_) if !self.doc.dates.iter().any(|d| d.kind == kind) => {
+                self.doc.dates.push(DateEntry { kind, value: iso });
             }
             Target::LineDate(_) => {
                 if let Some(l) = self.line() {
@@ -824,7 +823,11 @@ impl<'m> Applier<'m> {
             self.doc.origin.profile = m.standard.clone();
         }
         // Empty objects a mapping opened but filled nothing in.
-        self.doc.parties.retain(|p| p.role != PartyRole::Other(String::new()) || p.name.is_some() || p.identifier().is_some());
+        self.doc.parties.retain(|p| {
+            p.role != PartyRole::Other(String::new())
+                || p.name.is_some()
+                || p.identifier().is_some()
+        });
         let mut seen: Vec<&str> = Vec::new();
         let mut errors = Vec::new();
         for (i, l) in self.doc.lines.iter().enumerate() {

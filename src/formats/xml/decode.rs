@@ -97,10 +97,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, XmlError> {
     }
 }
 
-fn strip_leading<'a>(
-    text: Cow<'a, str>,
-    encoding: &'static str,
-) -> Result<Decoded<'a>, XmlError> {
+fn strip_leading<'a>(text: Cow<'a, str>, encoding: &'static str) -> Result<Decoded<'a>, XmlError> {
     let trimmed = text.trim_start();
     let cut = text.len() - trimmed.len();
     if cut == 0 {

@@ -63,7 +63,14 @@ impl Checker {
         }
     }
 
-    fn equal(&mut self, rule: &'static str, path: &str, stated: Option<Decimal>, expected: Decimal, how: &str) {
+    fn equal(
+        &mut self,
+        rule: &'static str,
+        path: &str,
+        stated: Option<Decimal>,
+        expected: Decimal,
+        how: &str,
+    ) {
         if let Some(s) = stated {
             if r2(s) != r2(expected) {
                 self.push(
@@ -80,7 +87,10 @@ impl Checker {
 /// the module documentation. An empty result means no violation.
 pub fn check_en16931(doc: &Document) -> Vec<Violation> {
     let mut c = Checker { out: Vec::new() };
-    if !matches!(doc.document_type, DocumentType::Invoice | DocumentType::CreditNote) {
+    if !matches!(
+        doc.document_type,
+        DocumentType::Invoice | DocumentType::CreditNote
+    ) {
         c.push(
             "BR-04",
             "document_type (BT-3)",
@@ -92,13 +102,31 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
         c.push("BR-02", "number (BT-1)", "the invoice number is mandatory");
     }
     if doc.date("document").is_none() {
-        c.push("BR-03", "dates[document] (BT-2)", "the issue date is mandatory");
+        c.push(
+            "BR-03",
+            "dates[document] (BT-2)",
+            "the issue date is mandatory",
+        );
     }
-    c.require(&doc.currency, "BR-05", "currency (BT-5)", "the invoice currency code");
+    c.require(
+        &doc.currency,
+        "BR-05",
+        "currency (BT-5)",
+        "the invoice currency code",
+    );
     match doc.party(&PartyRole::Supplier) {
-        None => c.push("BR-06", "parties[supplier] (BG-4)", "the seller is mandatory"),
+        None => c.push(
+            "BR-06",
+            "parties[supplier] (BG-4)",
+            "the seller is mandatory",
+        ),
         Some(p) => {
-            c.require(&p.name, "BR-06", "parties[supplier].name (BT-27)", "the seller name");
+            c.require(
+                &p.name,
+                "BR-06",
+                "parties[supplier].name (BT-27)",
+                "the seller name",
+            );
             c.require(
                 &p.address.country,
                 "BR-09",
@@ -110,7 +138,12 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
     match doc.party(&PartyRole::Buyer) {
         None => c.push("BR-07", "parties[buyer] (BG-7)", "the buyer is mandatory"),
         Some(p) => {
-            c.require(&p.name, "BR-07", "parties[buyer].name (BT-44)", "the buyer name");
+            c.require(
+                &p.name,
+                "BR-07",
+                "parties[buyer].name (BT-44)",
+                "the buyer name",
+            );
             c.require(
                 &p.address.country,
                 "BR-11",
@@ -120,37 +153,97 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
         }
     }
     let t = &doc.totals;
-    c.require(&t.line_total, "BR-12", "totals.line_total (BT-106)", "the sum of line net amounts");
-    c.require(&t.tax_exclusive, "BR-13", "totals.tax_exclusive (BT-109)", "the total without VAT");
-    c.require(&t.tax_inclusive, "BR-14", "totals.tax_inclusive (BT-112)", "the total with VAT");
-    c.require(&t.payable, "BR-15", "totals.payable (BT-115)", "the amount due for payment");
+    c.require(
+        &t.line_total,
+        "BR-12",
+        "totals.line_total (BT-106)",
+        "the sum of line net amounts",
+    );
+    c.require(
+        &t.tax_exclusive,
+        "BR-13",
+        "totals.tax_exclusive (BT-109)",
+        "the total without VAT",
+    );
+    c.require(
+        &t.tax_inclusive,
+        "BR-14",
+        "totals.tax_inclusive (BT-112)",
+        "the total with VAT",
+    );
+    c.require(
+        &t.payable,
+        "BR-15",
+        "totals.payable (BT-115)",
+        "the amount due for payment",
+    );
     if doc.lines.is_empty() {
         c.push("BR-16", "lines (BG-25)", "an invoice has at least one line");
     }
     let mut line_sum = Decimal::ZERO;
     for (i, l) in doc.lines.iter().enumerate() {
         let at = |f: &str, bt: &str| format!("lines[{}].{f} ({bt})", i + 1);
-        c.require(&l.line_number, "BR-21", &at("line_number", "BT-126"), "the line identifier");
+        c.require(
+            &l.line_number,
+            "BR-21",
+            &at("line_number", "BT-126"),
+            "the line identifier",
+        );
         match &l.quantity {
-            None => c.push("BR-22", at("quantity", "BT-129"), "the invoiced quantity is mandatory"),
-            Some(q) => c.require(&q.unit, "BR-23", &at("quantity.unit", "BT-130"), "the quantity unit"),
+            None => c.push(
+                "BR-22",
+                at("quantity", "BT-129"),
+                "the invoiced quantity is mandatory",
+            ),
+            Some(q) => c.require(
+                &q.unit,
+                "BR-23",
+                &at("quantity.unit", "BT-130"),
+                "the quantity unit",
+            ),
         }
         match l.line_amount {
-            None => c.push("BR-24", at("line_amount", "BT-131"), "the line net amount is mandatory"),
+            None => c.push(
+                "BR-24",
+                at("line_amount", "BT-131"),
+                "the line net amount is mandatory",
+            ),
             Some(a) => line_sum += a,
         }
-        c.require(&l.description, "BR-25", &at("description", "BT-153"), "the item name");
+        c.require(
+            &l.description,
+            "BR-25",
+            &at("description", "BT-153"),
+            "the item name",
+        );
         match l.net_unit_price {
-            None => c.push("BR-26", at("net_unit_price", "BT-146"), "the item net price is mandatory"),
-            Some(p) if p < Decimal::ZERO => {
-                c.push("BR-27", at("net_unit_price", "BT-146"), "the item net price must not be negative")
-            }
+            None => c.push(
+                "BR-26",
+                at("net_unit_price", "BT-146"),
+                "the item net price is mandatory",
+            ),
+            Some(p) if p < Decimal::ZERO => c.push(
+                "BR-27",
+                at("net_unit_price", "BT-146"),
+                "the item net price must not be negative",
+            ),
             _ => {}
         }
-        c.require(&l.tax_category, "BR-CO-04", &at("tax_category", "BT-151"), "the line VAT category");
+        c.require(
+            &l.tax_category,
+            "BR-CO-04",
+            &at("tax_category", "BT-151"),
+            "the line VAT category",
+        );
     }
     // Totals arithmetic.
-    c.equal("BR-CO-10", "totals.line_total (BT-106)", t.line_total, line_sum, "the sum of line net amounts");
+    c.equal(
+        "BR-CO-10",
+        "totals.line_total (BT-106)",
+        t.line_total,
+        line_sum,
+        "the sum of line net amounts",
+    );
     let (mut allowances, mut charges) = (Decimal::ZERO, Decimal::ZERO);
     for a in &doc.allowances_charges {
         let v = a.amount.unwrap_or_default();
@@ -159,33 +252,87 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
             AllowanceChargeKind::Charge => charges += v,
         }
     }
-    c.equal("BR-CO-11", "totals.allowance_total (BT-107)", t.allowance_total, allowances, "the sum of document allowances");
-    c.equal("BR-CO-12", "totals.charge_total (BT-108)", t.charge_total, charges, "the sum of document charges");
+    c.equal(
+        "BR-CO-11",
+        "totals.allowance_total (BT-107)",
+        t.allowance_total,
+        allowances,
+        "the sum of document allowances",
+    );
+    c.equal(
+        "BR-CO-12",
+        "totals.charge_total (BT-108)",
+        t.charge_total,
+        charges,
+        "the sum of document charges",
+    );
     if t.allowance_total.is_none() && allowances != Decimal::ZERO {
-        c.push("BR-CO-11", "totals.allowance_total (BT-107)", "document allowances exist but their total is missing");
+        c.push(
+            "BR-CO-11",
+            "totals.allowance_total (BT-107)",
+            "document allowances exist but their total is missing",
+        );
     }
     if t.charge_total.is_none() && charges != Decimal::ZERO {
-        c.push("BR-CO-12", "totals.charge_total (BT-108)", "document charges exist but their total is missing");
+        c.push(
+            "BR-CO-12",
+            "totals.charge_total (BT-108)",
+            "document charges exist but their total is missing",
+        );
     }
     if let Some(lt) = t.line_total {
-        let expected = lt - t.allowance_total.unwrap_or_default() + t.charge_total.unwrap_or_default();
-        c.equal("BR-CO-13", "totals.tax_exclusive (BT-109)", t.tax_exclusive, expected, "line total - allowances + charges");
+        let expected =
+            lt - t.allowance_total.unwrap_or_default() + t.charge_total.unwrap_or_default();
+        c.equal(
+            "BR-CO-13",
+            "totals.tax_exclusive (BT-109)",
+            t.tax_exclusive,
+            expected,
+            "line total - allowances + charges",
+        );
     }
     let tax_sum: Decimal = doc.tax_subtotals.iter().filter_map(|s| s.tax_amount).sum();
-    c.equal("BR-CO-14", "totals.tax_total (BT-110)", t.tax_total, tax_sum, "the sum of VAT breakdown amounts");
+    c.equal(
+        "BR-CO-14",
+        "totals.tax_total (BT-110)",
+        t.tax_total,
+        tax_sum,
+        "the sum of VAT breakdown amounts",
+    );
     if let Some(te) = t.tax_exclusive {
         let expected = te + t.tax_total.unwrap_or_default();
-        c.equal("BR-CO-15", "totals.tax_inclusive (BT-112)", t.tax_inclusive, expected, "total without VAT + VAT");
+        c.equal(
+            "BR-CO-15",
+            "totals.tax_inclusive (BT-112)",
+            t.tax_inclusive,
+            expected,
+            "total without VAT + VAT",
+        );
     }
     if let Some(ti) = t.tax_inclusive {
         let expected = ti - t.prepaid.unwrap_or_default();
-        c.equal("BR-CO-16", "totals.payable (BT-115)", t.payable, expected, "total with VAT - paid amount");
+        c.equal(
+            "BR-CO-16",
+            "totals.payable (BT-115)",
+            t.payable,
+            expected,
+            "total with VAT - paid amount",
+        );
     }
     // VAT breakdown.
     if doc.tax_subtotals.is_empty() && !doc.lines.is_empty() {
-        c.push("BR-CO-18", "tax_subtotals (BG-23)", "at least one VAT breakdown is mandatory");
+        c.push(
+            "BR-CO-18",
+            "tax_subtotals (BG-23)",
+            "at least one VAT breakdown is mandatory",
+        );
     }
-    let key = |cat: Option<&str>, rate: Option<Decimal>| (cat.unwrap_or("").to_string(), rate.unwrap_or_default().normalize());
+    let key = |cat: Option<&str>, rate: Option<Decimal>| {
+        (
+            cat.unwrap_or("").to_string(),
+            rate.unwrap_or_default().normalize(),
+        )
+    };
     for l in &doc.lines {
         let k = key(l.tax_category.as_deref(), l.tax_rate);
         if !k.0.is_empty()
@@ -197,7 +344,10 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
             c.push(
                 "BR-CO-18",
                 "tax_subtotals (BG-23)",
-                format!("no VAT breakdown for category {} at {} % used by a line", k.0, k.1),
+                format!(
+                    "no VAT breakdown for category {} at {} % used by a line",
+                    k.0, k.1
+                ),
             );
         }
     }
@@ -206,7 +356,11 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
         let k = key(s.category.as_deref(), s.rate);
         let cat = k.0.as_str();
         if cat.is_empty() {
-            c.push("BR-CO-18", at("category", "BT-118"), "the VAT category code is mandatory");
+            c.push(
+                "BR-CO-18",
+                at("category", "BT-118"),
+                "the VAT category code is mandatory",
+            );
             continue;
         }
         let mut basis = Decimal::ZERO;
@@ -236,7 +390,13 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
             "M" => ("BR-IP-08", "BR-IP-09"),
             _ => ("BR-CO-18", "BR-CO-17"),
         };
-        c.equal(rule_basis, &at("taxable_amount", "BT-116"), s.taxable_amount, basis, "the lines, allowances and charges of this category");
+        c.equal(
+            rule_basis,
+            &at("taxable_amount", "BT-116"),
+            s.taxable_amount,
+            basis,
+            "the lines, allowances and charges of this category",
+        );
         let expected = match cat {
             "S" | "L" | "M" => s
                 .taxable_amount
@@ -253,7 +413,11 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
             }
         }
         if s.tax_amount.is_none() {
-            c.push(rule_amount, at("tax_amount", "BT-117"), "the VAT category tax amount is mandatory");
+            c.push(
+                rule_amount,
+                at("tax_amount", "BT-117"),
+                "the VAT category tax amount is mandatory",
+            );
         }
         if matches!(cat, "E" | "AE" | "K" | "G" | "O") && s.exemption_reason.is_none() {
             let rule = match cat {
@@ -263,10 +427,18 @@ pub fn check_en16931(doc: &Document) -> Vec<Violation> {
                 "G" => "BR-G-10",
                 _ => "BR-O-10",
             };
-            c.push(rule, at("exemption_reason", "BT-120"), format!("category {cat} needs an exemption reason"));
+            c.push(
+                rule,
+                at("exemption_reason", "BT-120"),
+                format!("category {cat} needs an exemption reason"),
+            );
         }
         if cat == "S" && s.rate.unwrap_or_default() <= Decimal::ZERO {
-            c.push("BR-S-05", at("rate", "BT-119"), "standard rated VAT needs a rate above zero");
+            c.push(
+                "BR-S-05",
+                at("rate", "BT-119"),
+                "standard rated VAT needs a rate above zero",
+            );
         }
     }
     c.out

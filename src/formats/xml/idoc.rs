@@ -102,7 +102,11 @@ pub fn read_flat(bytes: &[u8], spec: &IdocSpec, h: &mut dyn Handler) -> Result<(
         at += width;
     }
     let idoctyp = idoctyp.unwrap_or_else(|| field(control, 39, 30).trim().to_string());
-    if idoctyp.is_empty() || !idoctyp.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if idoctyp.is_empty()
+        || !idoctyp
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return Err(XmlError::Idoc {
             line,
             message: format!("control record names no basic type (IDOCTYP {idoctyp:?})"),
@@ -142,7 +146,7 @@ pub fn read_flat(bytes: &[u8], spec: &IdocSpec, h: &mut dyn Handler) -> Result<(
             while open.pop().is_some() {
                 h.end("", line)?;
             }
-        } else if open.iter().any(|s| *s == parent) {
+        } else if open.contains(&parent) {
             while open.last().is_some_and(|s| *s != parent) {
                 open.pop();
                 h.end("", line)?;

@@ -233,13 +233,17 @@ pub struct XmlMapping {
 impl XmlMapping {
     /// The child of trie node `node` for an element.
     pub fn child(&self, node: u32, ns: u16, local: &str) -> Option<u32> {
-        self.nodes.get(node as usize)?.children.iter().find_map(|(n, l, c)| {
-            if *n == ns && &**l == local {
-                Some(*c)
-            } else {
-                None
-            }
-        })
+        self.nodes
+            .get(node as usize)?
+            .children
+            .iter()
+            .find_map(|(n, l, c)| {
+                if *n == ns && &**l == local {
+                    Some(*c)
+                } else {
+                    None
+                }
+            })
     }
 
     /// The namespace id of a URI, `u16::MAX` for one the mapping ignores.
@@ -265,26 +269,86 @@ pub struct XmlMappings {
 
 /// Built-in copies of `mappings/xml`, for callers without a mappings folder.
 const BUILTIN: &[(&str, &str)] = &[
-    ("common/ubl.toml", include_str!("../../../mappings/xml/common/ubl.toml")),
-    ("common/cii.toml", include_str!("../../../mappings/xml/common/cii.toml")),
-    ("common/idoc.toml", include_str!("../../../mappings/xml/common/idoc.toml")),
-    ("idoc-segments.toml", include_str!("../../../mappings/xml/idoc-segments.toml")),
-    ("ubl-invoice.toml", include_str!("../../../mappings/xml/ubl-invoice.toml")),
-    ("ubl-creditnote.toml", include_str!("../../../mappings/xml/ubl-creditnote.toml")),
-    ("ubl-order.toml", include_str!("../../../mappings/xml/ubl-order.toml")),
-    ("ubl-orderresponse.toml", include_str!("../../../mappings/xml/ubl-orderresponse.toml")),
-    ("ubl-despatchadvice.toml", include_str!("../../../mappings/xml/ubl-despatchadvice.toml")),
-    ("ubl-inventoryreport.toml", include_str!("../../../mappings/xml/ubl-inventoryreport.toml")),
-    ("ubl-stockavailability.toml", include_str!("../../../mappings/xml/ubl-stockavailability.toml")),
-    ("ubl-catalogue.toml", include_str!("../../../mappings/xml/ubl-catalogue.toml")),
-    ("ubl-applicationresponse.toml", include_str!("../../../mappings/xml/ubl-applicationresponse.toml")),
-    ("cii-invoice.toml", include_str!("../../../mappings/xml/cii-invoice.toml")),
-    ("cii-zugferd1.toml", include_str!("../../../mappings/xml/cii-zugferd1.toml")),
-    ("cii-order-x.toml", include_str!("../../../mappings/xml/cii-order-x.toml")),
-    ("idoc-orders.toml", include_str!("../../../mappings/xml/idoc-orders.toml")),
-    ("idoc-invoic.toml", include_str!("../../../mappings/xml/idoc-invoic.toml")),
-    ("idoc-desadv.toml", include_str!("../../../mappings/xml/idoc-desadv.toml")),
-    ("idoc-wp-plu.toml", include_str!("../../../mappings/xml/idoc-wp-plu.toml")),
+    (
+        "common/ubl.toml",
+        include_str!("../../../mappings/xml/common/ubl.toml"),
+    ),
+    (
+        "common/cii.toml",
+        include_str!("../../../mappings/xml/common/cii.toml"),
+    ),
+    (
+        "common/idoc.toml",
+        include_str!("../../../mappings/xml/common/idoc.toml"),
+    ),
+    (
+        "idoc-segments.toml",
+        include_str!("../../../mappings/xml/idoc-segments.toml"),
+    ),
+    (
+        "ubl-invoice.toml",
+        include_str!("../../../mappings/xml/ubl-invoice.toml"),
+    ),
+    (
+        "ubl-creditnote.toml",
+        include_str!("../../../mappings/xml/ubl-creditnote.toml"),
+    ),
+    (
+        "ubl-order.toml",
+        include_str!("../../../mappings/xml/ubl-order.toml"),
+    ),
+    (
+        "ubl-orderresponse.toml",
+        include_str!("../../../mappings/xml/ubl-orderresponse.toml"),
+    ),
+    (
+        "ubl-despatchadvice.toml",
+        include_str!("../../../mappings/xml/ubl-despatchadvice.toml"),
+    ),
+    (
+        "ubl-inventoryreport.toml",
+        include_str!("../../../mappings/xml/ubl-inventoryreport.toml"),
+    ),
+    (
+        "ubl-stockavailability.toml",
+        include_str!("../../../mappings/xml/ubl-stockavailability.toml"),
+    ),
+    (
+        "ubl-catalogue.toml",
+        include_str!("../../../mappings/xml/ubl-catalogue.toml"),
+    ),
+    (
+        "ubl-applicationresponse.toml",
+        include_str!("../../../mappings/xml/ubl-applicationresponse.toml"),
+    ),
+    (
+        "cii-invoice.toml",
+        include_str!("../../../mappings/xml/cii-invoice.toml"),
+    ),
+    (
+        "cii-zugferd1.toml",
+        include_str!("../../../mappings/xml/cii-zugferd1.toml"),
+    ),
+    (
+        "cii-order-x.toml",
+        include_str!("../../../mappings/xml/cii-order-x.toml"),
+    ),
+    (
+        "idoc-orders.toml",
+        include_str!("../../../mappings/xml/idoc-orders.toml"),
+    ),
+    (
+        "idoc-invoic.toml",
+        include_str!("../../../mappings/xml/idoc-invoic.toml"),
+    ),
+    (
+        "idoc-desadv.toml",
+        include_str!("../../../mappings/xml/idoc-desadv.toml"),
+    ),
+    (
+        "idoc-wp-plu.toml",
+        include_str!("../../../mappings/xml/idoc-wp-plu.toml"),
+    ),
 ];
 
 trait Source {
@@ -630,7 +694,8 @@ fn compile(spec: &FileSpec, rel: &Path) -> Result<XmlMapping, XmlMappingError> {
     let names: Vec<&String> = spec.objects.keys().collect();
     for name in &names {
         let o = &spec.objects[*name];
-        let new = new_kind(&o.new).ok_or_else(|| c.err(format!("object {name}: unknown new {:?}", o.new)))?;
+        let new = new_kind(&o.new)
+            .ok_or_else(|| c.err(format!("object {name}: unknown new {:?}", o.new)))?;
         let root = c.nodes.len() as u32;
         c.nodes.push(Node::default());
         let mut set = Vec::new();

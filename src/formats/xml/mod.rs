@@ -20,8 +20,7 @@ pub mod reader;
 pub use en16931::{check_en16931, Violation};
 pub use mapping::{XmlMapping, XmlMappingError, XmlMappings};
 pub use out::{
-    write_cii_invoice, write_idoc_orders05, write_ubl_invoice, write_ubl_order_response,
-    WriteError,
+    write_cii_invoice, write_idoc_orders05, write_ubl_invoice, write_ubl_order_response, WriteError,
 };
 
 use crate::diagnostics::{Diagnostic, Location};
@@ -125,7 +124,10 @@ impl ReadResult {
 /// True when `bytes` look like a flat IDoc (an `EDI_DC40` control record).
 pub fn is_flat_idoc(bytes: &[u8]) -> bool {
     let b = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     b[start..].starts_with(b"EDI_DC40") || b[start..].starts_with(b"EDI_DC")
 }
 

@@ -64,7 +64,9 @@ struct Lines<'a> {
 impl Lines<'_> {
     /// The 1-based line of byte offset `to` (offsets only move forward).
     fn at(&mut self, to: u64) -> u32 {
-        let to = usize::try_from(to).unwrap_or(usize::MAX).min(self.text.len());
+        let to = usize::try_from(to)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
         if to > self.pos {
             self.line += memchr::memchr_iter(b'\n', &self.text[self.pos..to]).count() as u32;
             self.pos = to;
@@ -92,7 +94,9 @@ pub fn read(text: &str, first_line: u32, h: &mut dyn Handler) -> Result<(), XmlE
         let (ns, event) = match reader.read_resolved_event() {
             Ok((ns, ev)) => {
                 let ns = match ns {
-                    ResolveResult::Bound(n) => Ok(String::from_utf8_lossy(n.into_inner()).into_owned()),
+                    ResolveResult::Bound(n) => {
+                        Ok(String::from_utf8_lossy(n.into_inner()).into_owned())
+                    }
                     ResolveResult::Unbound => Ok(String::new()),
                     ResolveResult::Unknown(p) => Err(String::from_utf8_lossy(&p).into_owned()),
                 };
@@ -175,24 +179,22 @@ pub fn read(text: &str, first_line: u32, h: &mut dyn Handler) -> Result<(), XmlE
                     content.push_str(&s);
                 }
             }
-            Event::GeneralRef(r) => {
-                match r.resolve_char_ref() {
-                    Ok(Some(c)) => content.push(c),
-                    Ok(None) => {
-                        let name = String::from_utf8_lossy(r.as_ref()).into_owned();
-                        match predefined(&name) {
-                            Some(c) => content.push(c),
-                            None => return Err(XmlError::Entity { line, name }),
-                        }
-                    }
-                    Err(err) => {
-                        return Err(XmlError::Syntax {
-                            line,
-                            message: err.to_string(),
-                        })
+            Event::GeneralRef(r) => match r.resolve_char_ref() {
+                Ok(Some(c)) => content.push(c),
+                Ok(None) => {
+                    let name = String::from_utf8_lossy(r.as_ref()).into_owned();
+                    match predefined(&name) {
+                        Some(c) => content.push(c),
+                        None => return Err(XmlError::Entity { line, name }),
                     }
                 }
-            }
+                Err(err) => {
+                    return Err(XmlError::Syntax {
+                        line,
+                        message: err.to_string(),
+                    })
+                }
+            },
             Event::Eof => {
                 return Err(if seen_root {
                     XmlError::Syntax {

@@ -3,10 +3,13 @@
 
 use super::writer::{amount, number, XmlOut};
 use super::WriteError;
-use crate::model::{AllowanceCharge, AllowanceChargeKind, Document, DocumentType, Party, PartyRole};
+use crate::model::{
+    AllowanceCharge, AllowanceChargeKind, Document, DocumentType, Party, PartyRole,
+};
 
 const RSM: &str = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100";
-const RAM: &str = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100";
+const RAM: &str =
+    "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100";
 const UDT: &str = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100";
 const QDT: &str = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100";
 
@@ -64,13 +67,21 @@ fn allowance(w: &mut XmlOut, a: &AllowanceCharge, header: bool) {
     if let Some(b) = a.base_amount {
         w.leaf("ram:BasisAmount", &[], &amount(b));
     }
-    w.leaf("ram:ActualAmount", &[], &amount(a.amount.unwrap_or_default()));
+    w.leaf(
+        "ram:ActualAmount",
+        &[],
+        &amount(a.amount.unwrap_or_default()),
+    );
     w.opt("ram:ReasonCode", a.reason_code.as_deref());
     w.opt("ram:Reason", a.description.as_deref());
     if header {
         w.open("ram:CategoryTradeTax", &[]);
         w.leaf("ram:TypeCode", &[], "VAT");
-        w.leaf("ram:CategoryCode", &[], a.tax_category.as_deref().unwrap_or("S"));
+        w.leaf(
+            "ram:CategoryCode",
+            &[],
+            a.tax_category.as_deref().unwrap_or("S"),
+        );
         if let Some(r) = a.tax_rate {
             w.leaf("ram:RateApplicablePercent", &[], &number(r));
         }
@@ -118,7 +129,11 @@ pub fn write_cii_invoice(doc: &Document) -> Result<Vec<u8>, WriteError> {
 
     w.open("rsm:ExchangedDocument", &[]);
     w.leaf("ram:ID", &[], &doc.number);
-    w.leaf("ram:TypeCode", &[], doc.document_code.as_deref().unwrap_or(code));
+    w.leaf(
+        "ram:TypeCode",
+        &[],
+        doc.document_code.as_deref().unwrap_or(code),
+    );
     if let Some(d) = doc.date("document") {
         date_el(&mut w, "ram:IssueDateTime", &d.value);
     }
@@ -174,7 +189,11 @@ pub fn write_cii_invoice(doc: &Document) -> Result<Vec<u8>, WriteError> {
         w.open("ram:SpecifiedLineTradeSettlement", &[]);
         w.open("ram:ApplicableTradeTax", &[]);
         w.leaf("ram:TypeCode", &[], "VAT");
-        w.leaf("ram:CategoryCode", &[], l.tax_category.as_deref().unwrap_or("S"));
+        w.leaf(
+            "ram:CategoryCode",
+            &[],
+            l.tax_category.as_deref().unwrap_or("S"),
+        );
         if let Some(r) = l.tax_rate {
             w.leaf("ram:RateApplicablePercent", &[], &number(r));
         }
@@ -245,7 +264,11 @@ pub fn write_cii_invoice(doc: &Document) -> Result<Vec<u8>, WriteError> {
             &[],
             &amount(t.taxable_amount.unwrap_or_default()),
         );
-        w.leaf("ram:CategoryCode", &[], t.category.as_deref().unwrap_or("S"));
+        w.leaf(
+            "ram:CategoryCode",
+            &[],
+            t.category.as_deref().unwrap_or("S"),
+        );
         if let Some(r) = t.rate {
             w.leaf("ram:RateApplicablePercent", &[], &number(r));
         }
@@ -266,7 +289,11 @@ pub fn write_cii_invoice(doc: &Document) -> Result<Vec<u8>, WriteError> {
     }
     let t = &doc.totals;
     w.open("ram:SpecifiedTradeSettlementHeaderMonetarySummation", &[]);
-    w.leaf("ram:LineTotalAmount", &[], &amount(t.line_total.unwrap_or_default()));
+    w.leaf(
+        "ram:LineTotalAmount",
+        &[],
+        &amount(t.line_total.unwrap_or_default()),
+    );
     if let Some(c) = t.charge_total {
         w.leaf("ram:ChargeTotalAmount", &[], &amount(c));
     }

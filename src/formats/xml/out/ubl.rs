@@ -10,7 +10,8 @@ const CAC: &str = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateC
 const CBC: &str = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2";
 
 fn date<'d>(doc: &'d Document, kind: &str) -> Option<&'d str> {
-    doc.date(kind).map(|d| d.value.get(..10).unwrap_or(&d.value))
+    doc.date(kind)
+        .map(|d| d.value.get(..10).unwrap_or(&d.value))
 }
 
 fn party(w: &mut XmlOut, p: &Party) {
@@ -32,7 +33,10 @@ fn party(w: &mut XmlOut, p: &Party) {
     if !a.is_empty() {
         w.open("cac:PostalAddress", &[]);
         w.opt("cbc:StreetName", a.street.first().map(String::as_str));
-        w.opt("cbc:AdditionalStreetName", a.street.get(1).map(String::as_str));
+        w.opt(
+            "cbc:AdditionalStreetName",
+            a.street.get(1).map(String::as_str),
+        );
         w.opt("cbc:CityName", a.city.as_deref());
         w.opt("cbc:PostalZone", a.postal_code.as_deref());
         w.opt("cbc:CountrySubentity", a.region.as_deref());
@@ -77,7 +81,11 @@ fn tax_category(w: &mut XmlOut, el: &str, cat: Option<&str>, rate: Option<rust_d
 fn allowance(w: &mut XmlOut, a: &AllowanceCharge, cur: &str, with_tax: bool) {
     w.open("cac:AllowanceCharge", &[]);
     let charge = a.kind == AllowanceChargeKind::Charge;
-    w.leaf("cbc:ChargeIndicator", &[], if charge { "true" } else { "false" });
+    w.leaf(
+        "cbc:ChargeIndicator",
+        &[],
+        if charge { "true" } else { "false" },
+    );
     w.opt("cbc:AllowanceChargeReasonCode", a.reason_code.as_deref());
     w.opt("cbc:AllowanceChargeReason", a.description.as_deref());
     if let Some(p) = a.percentage {
@@ -116,7 +124,12 @@ fn item(w: &mut XmlOut, l: &Line, with_tax: bool) {
         w.close();
     }
     if with_tax {
-        tax_category(w, "cac:ClassifiedTaxCategory", l.tax_category.as_deref(), l.tax_rate);
+        tax_category(
+            w,
+            "cac:ClassifiedTaxCategory",
+            l.tax_category.as_deref(),
+            l.tax_rate,
+        );
     }
     w.close();
 }
@@ -178,7 +191,10 @@ pub fn write_ubl_invoice(doc: &Document) -> Result<Vec<u8>, WriteError> {
     };
     let cur = doc.currency.as_deref().unwrap_or("EUR");
     let mut w = XmlOut::new();
-    w.open(root, &[("xmlns", ns), ("xmlns:cac", CAC), ("xmlns:cbc", CBC)]);
+    w.open(
+        root,
+        &[("xmlns", ns), ("xmlns:cac", CAC), ("xmlns:cbc", CBC)],
+    );
     w.leaf("cbc:UBLVersionID", &[], "2.1");
     w.leaf("cbc:CustomizationID", &[], "urn:cen.eu:en16931:2017");
     w.leaf("cbc:ID", &[], &doc.number);
@@ -241,12 +257,10 @@ pub fn write_ubl_invoice(doc: &Document) -> Result<Vec<u8>, WriteError> {
     for a in &doc.allowances_charges {
         allowance(&mut w, a, cur, true);
     }
-    let tax_total = doc.totals.tax_total.unwrap_or_else(|| {
-        doc.tax_subtotals
-            .iter()
-            .filter_map(|t| t.tax_amount)
-            .sum()
-    });
+    let tax_total = doc
+        .totals
+        .tax_total
+        .unwrap_or_else(|| doc.tax_subtotals.iter().filter_map(|t| t.tax_amount).sum());
     w.open("cac:TaxTotal", &[]);
     w.leaf("cbc:TaxAmount", &[("currencyID", cur)], &amount(tax_total));
     for t in &doc.tax_subtotals {
@@ -378,7 +392,11 @@ pub fn write_ubl_order_response(doc: &Document) -> Result<Vec<u8>, WriteError> {
             w.leaf("cbc:Quantity", &qty_attrs(l), &number(q.value));
         }
         if let Some(a) = l.line_amount {
-            w.leaf("cbc:LineExtensionAmount", &[("currencyID", cur)], &amount(a));
+            w.leaf(
+                "cbc:LineExtensionAmount",
+                &[("currencyID", cur)],
+                &amount(a),
+            );
         }
         price(&mut w, l, cur);
         item(&mut w, l, false);
