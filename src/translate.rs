@@ -22,6 +22,8 @@ pub enum Format {
     Edifact,
     X12,
     Xml,
+    /// SAP flat (fixed-width) IDoc: an `EDI_DC40` control record first.
+    Idoc,
     Csv,
 }
 
@@ -32,6 +34,7 @@ impl Format {
             Format::Edifact => "edifact",
             Format::X12 => "x12",
             Format::Xml => "xml",
+            Format::Idoc => "idoc",
             Format::Csv => "csv",
         }
     }
@@ -42,6 +45,7 @@ impl Format {
             "edifact" => Format::Edifact,
             "x12" => Format::X12,
             "xml" => Format::Xml,
+            "idoc" => Format::Idoc,
             "csv" => Format::Csv,
             _ => return None,
         })
@@ -65,6 +69,8 @@ pub fn detect(head: &[u8]) -> Format {
         Format::X12
     } else if h.starts_with(b"<") {
         Format::Xml
+    } else if h.starts_with(b"EDI_DC40") {
+        Format::Idoc
     } else if memchr::memmem::find(head, b"UNB+").is_some()
         || memchr::memmem::find(head, b"UNH+").is_some()
     {
@@ -157,12 +163,95 @@ pub enum TranslateError {
 /// Translates inputs with a set of mappings.
 pub struct Translator<'r> {
     registry: &'r Registry,
+    /// XML mappings (`<mappings>/xml`, else the built-in copies), loaded on
+    /// first use.
+    xml: std::sync::OnceLock<Result<crate::formats::xml::XmlMappings, String>>,
 }
 
 impl<'r> Translator<'r> {
     /// A translator over `registry`.
     pub fn new(registry: &'r Registry) -> Translator<'r> {
-        Translator { registry }
+        Translator {
+            registry,
+            xml: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn xml_mappings(&self) -> Result<&crate::formats::xml::XmlMappings, String> {
+        use crate::formats::xml::XmlMappings;
+        self.xml
+            .get_or_init(|| {
+                let dir = self.registry.root().join("xml");
+                let loaded = if dir.is_dir() {
+                    XmlMappings::load(&dir)
+                } else {
+                    XmlMappings::builtin()
+                };
+                loaded.map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// One XML document or flat IDoc per input.
+    fn xml<R: Read>(
+        &self,
+        mut input: R,
+        opts: &Options,
+        sink: &mut dyn FnMut(Outcome),
+    ) -> io::Result<Summary> {
+        use crate::formats::xml::{read_document, ReadResult};
+        let maps = self
+            .xml_mappings()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes)?;
+        let mut summary = Summary {
+            bytes: bytes.len() as u64,
+            messages: 1,
+            ..Summary::default()
+        };
+        let base = Location {
+            file: opts.file_name.clone(),
+            message: Some(1),
+            ..Location::default()
+        };
+        match read_document(&bytes, maps, opts.file_name.clone()) {
+            ReadResult::Document {
+                document,
+                diagnostics,
+            } => {
+                if diagnostics.iter().any(Diagnostic::is_error) {
+                    summary.rejected += 1;
+                    sink(Outcome::Rejected {
+                        location: Location {
+                            message_ref: Some(document.number.clone()),
+                            ..base
+                        },
+                        document: Some(document),
+                        diagnostics,
+                    });
+                } else {
+                    summary.documents += 1;
+                    sink(Outcome::Document {
+                        document,
+                        diagnostics,
+                    });
+                }
+            }
+            ReadResult::Failed(e) => {
+                summary.rejected += 1;
+                sink(Outcome::Rejected {
+                    location: Location {
+                        line: e.line(),
+                        ..base
+                    },
+                    document: None,
+                    diagnostics: vec![e.diagnostic(opts.file_name.clone())],
+                });
+            }
+        }
+        Ok(summary)
     }
 
     /// Translates `input`, calling `sink` once per message.
@@ -184,6 +273,7 @@ impl<'r> Translator<'r> {
         };
         match format {
             Format::Edifact => self.edifact(input, opts, sink).map_err(io_err),
+            Format::Xml | Format::Idoc => self.xml(input, opts, sink).map_err(io_err),
             other => Err(TranslateError::Unsupported {
                 file: file.clone(),
                 format: other.name(),

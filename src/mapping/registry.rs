@@ -69,6 +69,10 @@ fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for e in entries {
         let p = e.path();
         if p.is_dir() {
+            // mappings/xml holds XML mappings, read by formats::xml.
+            if e.file_name() == "xml" {
+                continue;
+            }
             toml_files(&p, out)?;
         } else if p.extension().is_some_and(|x| x == "toml") {
             out.push(p);
