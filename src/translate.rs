@@ -121,6 +121,9 @@ pub struct Options {
     pub file_name: Option<String>,
     /// Format; detected when absent.
     pub format: Option<Format>,
+    /// CSV layout name (a file under `mappings/csv/`); when absent, the
+    /// layout whose header matches the first row is used.
+    pub layout: Option<String>,
 }
 
 /// Why a translation could not run at all.
@@ -168,6 +171,16 @@ impl<'r> Translator<'r> {
         };
         match format {
             Format::Edifact => self.edifact(input, opts, sink).map_err(io_err),
+            Format::X12 => {
+                let head = input.fill_buf().map_err(io_err)?;
+                if crate::formats::x12::is_ebcdic_x12(head) {
+                    let ebcdic = crate::formats::x12::EbcdicReader::new(input);
+                    crate::formats::x12::inbound::translate(self.registry, ebcdic, opts, sink)
+                } else {
+                    crate::formats::x12::inbound::translate(self.registry, input, opts, sink)
+                }
+                .map_err(io_err)
+            }
             other => Err(TranslateError::Unsupported {
                 file: file.clone(),
                 format: other.name(),

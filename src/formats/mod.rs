@@ -5,3 +5,4 @@
 //! onto the canonical model is the job of [`crate::mapping`].
 
 pub mod edifact;
+pub mod x12;
