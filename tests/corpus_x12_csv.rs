@@ -24,7 +24,9 @@ fn expected_x12(bytes: &[u8]) -> Vec<(String, String)> {
     let mut lx = Lexer::new(&owned[..]);
     let mut out: Vec<(String, String)> = Vec::new();
     let text = |s: &comptoir::formats::edifact::Segment<'_>, e: usize| {
-        s.text(e, 1).map(|t| t.trim().to_string()).unwrap_or_default()
+        s.text(e, 1)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default()
     };
     while let Ok(Some(t)) = lx.advance() {
         if t != Token::Segment {
@@ -83,35 +85,64 @@ fn x12_corpus_translates() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
         checked += 1;
-        assert_eq!(detect(&bytes[..bytes.len().min(4096)]), Format::X12, "{name}");
+        assert_eq!(
+            detect(&bytes[..bytes.len().min(4096)]),
+            Format::X12,
+            "{name}"
+        );
         let run = common::translate(&registry, &bytes, &name, None);
         let exp = expected_x12(&bytes);
         let mut problems = Vec::new();
         if !run.rejected.is_empty() {
-            problems.push(format!("{} rejected: {:?}", run.rejected.len(), run.rejected));
+            problems.push(format!(
+                "{} rejected: {:?}",
+                run.rejected.len(),
+                run.rejected
+            ));
         }
         if run.summary.diagnostics.iter().any(|d| d.is_error()) {
             problems.push(format!("file errors: {:?}", run.summary.diagnostics));
         }
         if run.documents.len() != exp.len() {
-            problems.push(format!("{} documents for {} ST", run.documents.len(), exp.len()));
+            problems.push(format!(
+                "{} documents for {} ST",
+                run.documents.len(),
+                exp.len()
+            ));
         }
         for (i, (doc, (ts, number))) in run.documents.iter().zip(&exp).enumerate() {
             if &doc.number != number {
-                problems.push(format!("{ts} #{}: number {:?} != {number:?}", i + 1, doc.number));
+                problems.push(format!(
+                    "{ts} #{}: number {:?} != {number:?}",
+                    i + 1,
+                    doc.number
+                ));
             }
             if doc.origin.format != "x12" {
                 problems.push(format!("#{}: origin.format {:?}", i + 1, doc.origin.format));
             }
             if doc.origin.message_type.as_deref() != Some(ts.as_str()) {
-                problems.push(format!("#{}: message type {:?}", i + 1, doc.origin.message_type));
+                problems.push(format!(
+                    "#{}: message type {:?}",
+                    i + 1,
+                    doc.origin.message_type
+                ));
             }
         }
-        let mut types: Vec<&str> = run.documents.iter().map(|d| d.document_type.as_str()).collect();
+        let mut types: Vec<&str> = run
+            .documents
+            .iter()
+            .map(|d| d.document_type.as_str())
+            .collect();
         types.dedup();
         let lines: usize = run.documents.iter().map(|d| d.lines.len()).sum();
         let warnings = run.warnings.len()
-            + run.summary.diagnostics.iter().filter(|d| !d.is_error()).count();
+            + run
+                .summary
+                .diagnostics
+                .iter()
+                .filter(|d| !d.is_error())
+                .count();
         table.push(format!(
             "| {name} | {} | {} ({}) | {lines} | {warnings} | {} |",
             exp.len(),
@@ -124,8 +155,15 @@ fn x12_corpus_translates() {
         }
     }
     println!("{}", table.join("\n"));
-    assert!(checked >= 15, "expected the 15 X12 samples, found {checked}");
-    assert!(failures.is_empty(), "X12 corpus failures:\n{}", failures.join("\n"));
+    assert!(
+        checked >= 15,
+        "expected the 15 X12 samples, found {checked}"
+    );
+    assert!(
+        failures.is_empty(),
+        "X12 corpus failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -134,7 +172,10 @@ fn invalid_x12_files_get_located_errors() {
         return;
     };
     let registry = common::registry();
-    let mut table = vec!["| file | first error |".to_string(), "|---|---|".to_string()];
+    let mut table = vec![
+        "| file | first error |".to_string(),
+        "|---|---|".to_string(),
+    ];
     let mut failures = Vec::new();
     let mut checked = 0;
     for path in files(&dir) {
@@ -156,7 +197,10 @@ fn invalid_x12_files_get_located_errors() {
             d.location.file.is_some() && d.location.line.is_some() && d.location.offset.is_some()
         });
         match located {
-            Some(d) => table.push(format!("| {name} | {} |", d.to_string().replace('|', "\\|"))),
+            Some(d) => table.push(format!(
+                "| {name} | {} |",
+                d.to_string().replace('|', "\\|")
+            )),
             None => failures.push(format!("{name}: no located error among {errors:?}")),
         }
         // Transaction sets are streamed out at SE: a missing IEA found at

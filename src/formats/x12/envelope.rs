@@ -372,7 +372,11 @@ impl<R: Read> Reader<R> {
         loc.interchange = Some(header.index);
         for (ok, el, what) in [
             (!header.sender.is_empty(), 6, "interchange sender (ISA06)"),
-            (!header.receiver.is_empty(), 8, "interchange receiver (ISA08)"),
+            (
+                !header.receiver.is_empty(),
+                8,
+                "interchange receiver (ISA08)",
+            ),
             (
                 !header.control_number.is_empty(),
                 13,
@@ -701,7 +705,9 @@ impl<R: Read> Reader<R> {
                         action.severity(),
                         "garbage",
                         loc,
-                        format!("{len} bytes that are not X12 skipped (no readable ISA before them)"),
+                        format!(
+                            "{len} bytes that are not X12 skipped (no readable ISA before them)"
+                        ),
                     );
                 }
                 Token::BadIsa {
@@ -796,7 +802,9 @@ mod tests {
             ev.push(match e {
                 Event::InterchangeStart(h) => format!("ISA {}", h.control_number),
                 Event::GroupStart(g) => format!("GS {}", g.functional_id),
-                Event::TransactionStart(t) => format!("ST {} {}", t.transaction_set, t.control_number),
+                Event::TransactionStart(t) => {
+                    format!("ST {} {}", t.transaction_set, t.control_number)
+                }
                 Event::Segment { segment, position } => format!("{}@{position}", segment.tag()),
                 Event::TransactionEnd(_) => "SE".into(),
                 Event::GroupEnd => "GE".into(),
@@ -815,7 +823,15 @@ mod tests {
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(
             ev,
-            vec!["ISA 000000001", "GS PO", "ST 850 0001", "BEG@2", "SE", "GE", "IEA"]
+            vec![
+                "ISA 000000001",
+                "GS PO",
+                "ST 850 0001",
+                "BEG@2",
+                "SE",
+                "GE",
+                "IEA"
+            ]
         );
     }
 
@@ -827,7 +843,13 @@ mod tests {
         let codes: Vec<_> = d.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(
             codes,
-            vec!["se-count", "se-reference", "ge-count", "ge-reference", "iea-reference"]
+            vec![
+                "se-count",
+                "se-reference",
+                "ge-count",
+                "ge-reference",
+                "iea-reference"
+            ]
         );
         let se = &d[1];
         assert!(se.is_error());
@@ -845,7 +867,9 @@ mod tests {
         assert_eq!(ev.last().map(String::as_str), Some("IEA"));
         let codes: Vec<_> = d.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(codes, vec!["missing-se", "missing-ge", "missing-iea"]);
-        assert!(d.iter().all(|d| d.location.line.is_some() && d.location.offset.is_some()));
+        assert!(d
+            .iter()
+            .all(|d| d.location.line.is_some() && d.location.offset.is_some()));
     }
 
     #[test]

@@ -210,9 +210,7 @@ pub fn parse_isa_delimiters(head: &[u8]) -> Result<(X12Delimiters, usize), Strin
     let isa11 = fields.get(11).map(|f| trim(f)).unwrap_or_default();
     let isa12 = fields.get(12).map(|f| trim(f)).unwrap_or_default();
     let repetition = match (isa11.as_slice(), isa12.as_slice()) {
-        ([r], v) if v >= &b"00402"[..] && !r.is_ascii_alphanumeric() && *r != component => {
-            Some(*r)
-        }
+        ([r], v) if v >= &b"00402"[..] && !r.is_ascii_alphanumeric() && *r != component => Some(*r),
         _ => None,
     };
     Ok((
@@ -319,8 +317,10 @@ impl<R: Read> Lexer<R> {
         loop {
             while self.pos < self.end {
                 let b = self.buf[self.pos];
-                let ws = matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0 | 0x1A | 0x85 | 0x0B | 0x0C)
-                    && b != el
+                let ws = matches!(
+                    b,
+                    b' ' | b'\t' | b'\r' | b'\n' | 0 | 0x1A | 0x85 | 0x0B | 0x0C
+                ) && b != el
                     && b != co;
                 if !ws {
                     return Ok(true);
@@ -542,7 +542,8 @@ mod tests {
 
     #[test]
     fn short_isa_and_repetition() {
-        let input = b"ISA*00* *00* *ZZ*A *ZZ*B*240301*1200*^*00501*1*0*T*:~GS*FA*A*B~AK3*N1*1**8^9~";
+        let input =
+            b"ISA*00* *00* *ZZ*A *ZZ*B*240301*1200*^*00501*1*0*T*:~GS*FA*A*B~AK3*N1*1**8^9~";
         let mut lx = Lexer::new(&input[..]);
         let mut last = 0;
         while let Some(Token::Segment) = lx.advance().unwrap() {

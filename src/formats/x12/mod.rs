@@ -18,8 +18,8 @@ mod ebcdic;
 mod envelope;
 pub mod inbound;
 mod lexer;
-// pub mod outbound;
-// pub mod writer;
+pub mod outbound;
+pub mod writer;
 
 pub use ebcdic::{cp037_to_latin1, is_ebcdic_x12, EbcdicReader, EBCDIC_ISA};
 pub use envelope::{
@@ -27,5 +27,5 @@ pub use envelope::{
 };
 pub use inbound::fuzz_x12;
 pub use lexer::{parse_isa_delimiters, Lexer, Token, X12Delimiters};
-// pub use outbound::{write_documents, X12OutboundOptions};
-// pub use writer::{X12WriteError, X12Writer};
+pub use outbound::{transaction_set_for, write_documents, X12OutboundOptions};
+pub use writer::{IsaFields, X12WriteError, X12Writer};
