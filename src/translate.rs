@@ -181,6 +181,10 @@ impl<'r> Translator<'r> {
                 }
                 .map_err(io_err)
             }
+            Format::Csv => {
+                crate::formats::csv::inbound::translate(self.registry, input, opts, sink)
+                    .map_err(io_err)
+            }
             other => Err(TranslateError::Unsupported {
                 file: file.clone(),
                 format: other.name(),
