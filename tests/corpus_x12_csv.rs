@@ -214,3 +214,274 @@ fn invalid_x12_files_get_located_errors() {
     assert_eq!(checked, 2, "expected the 2 invalid X12 samples");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn csv_corpus_translates_with_detected_layouts() {
+    let Some(dir) = common::corpus("csv") else {
+        return;
+    };
+    let registry = common::registry();
+    let expected = [
+        (
+            "bots_orders_flat_quoted_no_header.csv",
+            "bots_orders_flat",
+            4,
+            8,
+        ),
+        (
+            "edifabric_purchase_order.csv",
+            "edifabric_purchase_order",
+            1,
+            3,
+        ),
+        ("oca_sale_order_minimal.csv", "oca_product_quantity", 1, 3),
+    ];
+    let mut table = vec![
+        "| file | layout | documents | lines | warnings | result |".to_string(),
+        "|---|---|---|---|---|---|".to_string(),
+    ];
+    let mut failures = Vec::new();
+    let names: Vec<String> = files(&dir)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for name in &names {
+        let Some(&(_, layout, docs, lines)) = expected.iter().find(|e| e.0 == name) else {
+            failures.push(format!("{name}: no expectation for this new CSV sample"));
+            continue;
+        };
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(
+            detect(&bytes[..bytes.len().min(4096)]),
+            Format::Csv,
+            "{name}"
+        );
+        let run = common::translate(&registry, &bytes, name, None);
+        let mut problems = Vec::new();
+        if !run.rejected.is_empty() || !run.summary.is_clean() {
+            problems.push(format!("{:?} {:?}", run.rejected, run.summary.diagnostics));
+        }
+        let got_lines: usize = run.documents.iter().map(|d| d.lines.len()).sum();
+        if run.documents.len() != docs || got_lines != lines {
+            problems.push(format!(
+                "{} documents / {got_lines} lines, expected {docs} / {lines}",
+                run.documents.len()
+            ));
+        }
+        for d in &run.documents {
+            if d.origin.format != "csv" || d.origin.message_type.as_deref() != Some(layout) {
+                problems.push(format!("origin {:?}", d.origin));
+            }
+            if d.number.is_empty() {
+                problems.push("empty number".into());
+            }
+        }
+        table.push(format!(
+            "| {name} | {layout} | {} | {got_lines} | {} | {} |",
+            run.documents.len(),
+            run.warnings.len(),
+            if problems.is_empty() { "ok" } else { "FAIL" }
+        ));
+        if !problems.is_empty() {
+            failures.push(format!("{name}: {}", problems.join("; ")));
+        }
+    }
+    println!("{}", table.join("\n"));
+    assert!(names.len() >= 3);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn csv_encodings_decimal_comma_and_bad_rows() {
+    let registry = common::registry();
+    let run = common::translate(
+        &registry,
+        &fixture("csv/stock_fr_cp1252.csv"),
+        "stock_fr_cp1252.csv",
+        None,
+    );
+    assert!(
+        run.rejected.is_empty() && run.summary.is_clean(),
+        "{:?}",
+        run.summary.diagnostics
+    );
+    let doc = &run.documents[0];
+    assert_eq!(doc.document_type.as_str(), "stock_report");
+    assert_eq!(doc.lines[0].description.as_deref(), Some("Crème brûlée x4"));
+    assert_eq!(
+        doc.lines[0].quantity.as_ref().unwrap().value.to_string(),
+        "1250.5"
+    );
+    assert_eq!(doc.lines[2].description.as_deref(), Some("Œufs frais x12"));
+    assert_eq!(doc.lines[0].dates[0].value, "2024-03-01");
+
+    let run = common::translate(
+        &registry,
+        &fixture("csv/price_list_latin1.csv"),
+        "tarif.csv",
+        None,
+    );
+    let doc = &run.documents[0];
+    assert_eq!(doc.document_type.as_str(), "price_catalogue");
+    assert_eq!(doc.number, "tarif");
+    assert_eq!(doc.lines[1].description.as_deref(), Some("Pâté en croûte"));
+    assert_eq!(
+        doc.lines[1].gross_unit_price.unwrap().to_string(),
+        "1234.50"
+    );
+    assert_eq!(
+        doc.lines[0].gross_unit_price.unwrap().to_string(),
+        "12.3456"
+    );
+
+    // A malformed row rejects its own order, located by line; the others go on.
+    let run = common::translate(
+        &registry,
+        &fixture("csv/orders_with_bad_rows.csv"),
+        "bad.csv",
+        None,
+    );
+    assert_eq!(run.documents.len(), 1);
+    assert_eq!(run.documents[0].number, "PO-3");
+    assert_eq!(run.rejected.len(), 2);
+    let lines: Vec<Option<u32>> = run.rejected.iter().map(|d| d[0].location.line).collect();
+    assert_eq!(lines, vec![Some(4), Some(3)]);
+    assert_eq!(run.rejected[1][0].location.element, Some(9));
+}
+
+#[test]
+fn csv_layout_named_on_the_command_line() {
+    let registry = common::registry();
+    let opts = comptoir::translate::Options {
+        layout: Some("oca_product_quantity".into()),
+        file_name: Some("x.csv".into()),
+        ..Default::default()
+    };
+    let mut docs = Vec::new();
+    comptoir::translate::Translator::new(&registry)
+        .translate(&b"A;1\nB;2,5\n"[..], &opts, &mut |o| {
+            if let comptoir::translate::Outcome::Document { document, .. } = o {
+                docs.push(document)
+            }
+        })
+        .unwrap();
+    assert_eq!(docs[0].lines.len(), 2);
+    let unknown = comptoir::translate::Options {
+        layout: Some("nope".into()),
+        ..Default::default()
+    };
+    assert!(comptoir::translate::Translator::new(&registry)
+        .translate(&b"A;1\n"[..], &unknown, &mut |_| {})
+        .is_err());
+}
+
+/// The same business order as EANCOM ORDERS, X12 850 and CSV gives the
+/// same canonical document on the fields the three formats share.
+#[test]
+fn same_order_in_three_formats() {
+    let registry = common::registry();
+    let mut docs = Vec::new();
+    for (path, format) in [
+        ("edifact/order_po4711.edi", "edifact"),
+        ("x12/order_po4711.x12", "x12"),
+        ("csv/order_po4711.csv", "csv"),
+    ] {
+        let run = common::translate(&registry, &fixture(path), path, None);
+        assert!(run.rejected.is_empty(), "{path}: {:?}", run.rejected);
+        assert!(run.warnings.is_empty(), "{path}: {:?}", run.warnings);
+        assert!(
+            run.summary.is_clean(),
+            "{path}: {:?}",
+            run.summary.diagnostics
+        );
+        assert_eq!(run.documents.len(), 1, "{path}");
+        assert_eq!(run.documents[0].origin.format, format);
+        docs.push(run.documents.into_iter().next().unwrap());
+    }
+    type Shared = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Vec<(Option<String>, Option<String>, Option<String>)>,
+    );
+    let shared = |d: &comptoir::model::Document| -> Shared {
+        use comptoir::model::PartyRole;
+        (
+            d.document_type.as_str().to_string(),
+            d.number.clone(),
+            d.party(&PartyRole::Buyer).and_then(|p| p.gln.clone()),
+            d.party(&PartyRole::Supplier).and_then(|p| p.gln.clone()),
+            d.currency.clone(),
+            d.date("document").map(|x| x.value.clone()),
+            d.lines
+                .iter()
+                .map(|l| {
+                    (
+                        l.gtin.clone(),
+                        l.quantity.as_ref().map(|q| q.value.normalize().to_string()),
+                        l.net_unit_price.map(|p| p.normalize().to_string()),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let edifact = shared(&docs[0]);
+    assert_eq!(edifact.1, "PO-4711");
+    assert_eq!(edifact.6.len(), 2);
+    assert_eq!(
+        shared(&docs[1]),
+        edifact,
+        "X12 850 differs from EANCOM ORDERS"
+    );
+    assert_eq!(shared(&docs[2]), edifact, "CSV differs from EANCOM ORDERS");
+}
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use comptoir::formats::{csv::fuzz_csv, x12::fuzz_x12};
+
+    const ISA: &[u8] = b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *240301*1200*^*00501*000000001*0*P*>~";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn x12_never_panics_on_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            fuzz_x12(&data);
+        }
+
+        #[test]
+        fn x12_never_panics_after_a_valid_isa(
+            tail in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'*'), Just(b'~'), Just(b'>'), Just(b'^'), Just(b'\n'),
+                    Just(b'S'), Just(b'T'), Just(b'E'), Just(b'G'), Just(b'I'), Just(b'A'),
+                    Just(b'1'), Just(b'8'), Just(b'5'), Just(b'0'), any::<u8>()
+                ],
+                0..400,
+            )
+        ) {
+            let mut data = ISA.to_vec();
+            data.extend_from_slice(b"GS*PO*A*B*20240301*1200*1*X*004010~ST*850*0001~BEG*00*SA*1~");
+            data.extend_from_slice(&tail);
+            fuzz_x12(&data);
+        }
+
+        #[test]
+        fn csv_never_panics(data in proptest::collection::vec(
+            prop_oneof![Just(b';'), Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), any::<u8>()], 0..400)) {
+            fuzz_csv(&data);
+        }
+    }
+}
