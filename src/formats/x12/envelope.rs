@@ -171,8 +171,8 @@ pub struct Reader<R> {
     ended_interchange: InterchangeHeader,
     queue: VecDeque<Queued>,
     done: bool,
-    /// Where the last segment was (for errors at the end of input).
-    last: (u32, u64, String),
+    /// Tag of the last segment (for errors at the end of input).
+    last: [u8; 3],
 }
 
 fn owned(seg: &Segment<'_>, e: usize) -> String {
@@ -199,7 +199,7 @@ impl<R: Read> Reader<R> {
             ended_interchange: InterchangeHeader::default(),
             queue: VecDeque::new(),
             done: false,
-            last: (1, 0, String::new()),
+            last: [0; 3],
         }
     }
 
@@ -265,7 +265,8 @@ impl<R: Read> Reader<R> {
     fn end_loc(&self) -> Location {
         Location {
             interchange: self.interchange.as_ref().map(|h| h.index),
-            tag: (!self.last.2.is_empty()).then(|| self.last.2.clone()),
+            tag: (self.last != [0; 3])
+                .then(|| String::from_utf8_lossy(&self.last).trim_end().to_string()),
             line: Some(self.lexer.line()),
             offset: Some(self.lexer.offset()),
             ..Location::default()
@@ -748,7 +749,7 @@ impl<R: Read> Reader<R> {
                         [a, b] => [*a, *b, b' '],
                         _ => [0; 3],
                     };
-                    self.last = (seg.line, seg.offset, seg.tag().into_owned());
+                    self.last = tag;
                     match &tag {
                         b"ISA" => self.on_isa(),
                         b"GS " => self.on_gs(),
