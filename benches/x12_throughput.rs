@@ -41,19 +41,22 @@ fn generate(target: usize) -> (Vec<u8>, u64) {
         sets += 1;
         let start = out.len();
         let mut segs = 0;
-        let _ = write!(out, "ST*850*{sets:09}~\n");
-        let _ = write!(
+        let _ = writeln!(out, "ST*850*{sets:09}~");
+        let _ = writeln!(
             out,
-            "BEG*00*SA*PO{sets:08}**20240301~\nCUR*BY*USD~\nREF*DP*038~\nDTM*002*20240315~\n"
+            "BEG*00*SA*PO{sets:08}**20240301~\nCUR*BY*USD~\nREF*DP*038~\nDTM*002*20240315~"
         );
-        let _ = write!(out, "N1*BY*BUYER STORE {}*UL*5412345{:06}~\nN3*1 MAIN STREET~\nN4*SPRINGFIELD*IL*62701*US~\n", next() % 1000, next() % 1_000_000);
-        let _ = write!(out, "N1*SU*SUPPLIER INC*UL*5412345000020~\n");
+        let _ = writeln!(
+            out,
+            "N1*BY*BUYER STORE {}*UL*5412345{:06}~\nN3*1 MAIN STREET~\nN4*SPRINGFIELD*IL*62701*US~",
+            next() % 1000,
+            next() % 1_000_000
+        );
+        let _ = writeln!(out, "N1*SU*SUPPLIER INC*UL*5412345000020~");
         segs += 9;
         let lines = 10 + next() % 30;
         for l in 1..=lines {
-            let _ = write!(
-                out,
-                "PO1*{l}*{}*EA*{}.{:02}**EN*40008621{:05}*VN*ART-{}~\nPID*F****ITEM DESCRIPTION {l}~\n",
+            let _ = writeln!(out, "PO1*{l}*{}*EA*{}.{:02}**EN*40008621{:05}*VN*ART-{}~\nPID*F****ITEM DESCRIPTION {l}~",
                 1 + next() % 500,
                 1 + next() % 200,
                 next() % 100,
@@ -62,12 +65,12 @@ fn generate(target: usize) -> (Vec<u8>, u64) {
             );
             segs += 2;
         }
-        let _ = write!(out, "CTT*{lines}~\n");
+        let _ = writeln!(out, "CTT*{lines}~");
         segs += 2;
-        let _ = write!(out, "SE*{segs}*{sets:09}~\n");
+        let _ = writeln!(out, "SE*{segs}*{sets:09}~");
         debug_assert!(out.len() > start);
     }
-    let _ = write!(out, "GE*{sets}*1~\nIEA*1*000000001~\n");
+    let _ = writeln!(out, "GE*{sets}*1~\nIEA*1*000000001~");
     (out, sets)
 }
 

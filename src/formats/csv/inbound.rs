@@ -115,7 +115,7 @@ struct Ctx<'a> {
 fn decimal(raw: &str, comma: bool) -> Option<Decimal> {
     let cleaned: String = raw
         .chars()
-        .filter(|c| !c.is_whitespace() && !(comma && *c == '.'))
+        .filter(|c| !(c.is_whitespace() || (comma && *c == '.')))
         .collect();
     parse_decimal(cleaned.as_bytes()).ok()
 }
