@@ -143,6 +143,9 @@ pub struct Options {
     /// Keep an [`InterchangeReport`] per interchange (to answer with a
     /// CONTRL). Costs memory per message: off for large streams.
     pub reports: bool,
+    /// CSV layout name (a file under `mappings/csv/`); when absent, the
+    /// layout whose header matches the first row is used.
+    pub layout: Option<String>,
 }
 
 /// Why a translation could not run at all.
@@ -274,10 +277,20 @@ impl<'r> Translator<'r> {
         match format {
             Format::Edifact => self.edifact(input, opts, sink).map_err(io_err),
             Format::Xml | Format::Idoc => self.xml(input, opts, sink).map_err(io_err),
-            other => Err(TranslateError::Unsupported {
-                file: file.clone(),
-                format: other.name(),
-            }),
+            Format::X12 => {
+                let head = input.fill_buf().map_err(io_err)?;
+                if crate::formats::x12::is_ebcdic_x12(head) {
+                    let ebcdic = crate::formats::x12::EbcdicReader::new(input);
+                    crate::formats::x12::inbound::translate(self.registry, ebcdic, opts, sink)
+                } else {
+                    crate::formats::x12::inbound::translate(self.registry, input, opts, sink)
+                }
+                .map_err(io_err)
+            }
+            Format::Csv => {
+                crate::formats::csv::inbound::translate(self.registry, input, opts, sink)
+                    .map_err(io_err)
+            }
         }
     }
 

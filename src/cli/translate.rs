@@ -39,6 +39,10 @@ pub struct Args {
     /// Do not print warnings.
     #[arg(long, short)]
     quiet: bool,
+    /// CSV layout (a file under mappings/csv/, without `.toml`); when
+    /// absent, the layout whose header matches the first row.
+    #[arg(long)]
+    layout: Option<String>,
 }
 
 /// Opens `-` or a file.
@@ -67,6 +71,7 @@ pub fn run(mappings: Option<PathBuf>, args: Args) -> i32 {
     };
     let opts = Options {
         partner: args.partner.clone(),
+        layout: args.layout.clone(),
         file_name: Some(args.file.clone()),
         format: Format::from_name(&args.from),
         ..Options::default()

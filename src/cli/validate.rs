@@ -19,6 +19,10 @@ pub struct Args {
     /// Print diagnostics as JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// CSV layout (a file under mappings/csv/, without `.toml`); when
+    /// absent, the layout whose header matches the first row.
+    #[arg(long)]
+    layout: Option<String>,
 }
 
 pub fn run(mappings: Option<PathBuf>, args: Args) -> i32 {
@@ -39,6 +43,7 @@ pub fn run(mappings: Option<PathBuf>, args: Args) -> i32 {
         };
         let opts = Options {
             partner: args.partner.clone(),
+            layout: args.layout.clone(),
             file_name: Some(file.clone()),
             ..Options::default()
         };

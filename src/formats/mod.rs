@@ -4,5 +4,7 @@
 //! envelopes) and writes canonical documents back out. Mapping those events
 //! onto the canonical model is the job of [`crate::mapping`].
 
+pub mod csv;
 pub mod edifact;
+pub mod x12;
 pub mod xml;

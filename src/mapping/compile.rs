@@ -163,7 +163,9 @@ pub(crate) type Tag = [u8; 3];
 pub(crate) fn tag3(s: &str) -> Result<Tag, String> {
     match s.as_bytes() {
         [a, b, c] => Ok([*a, *b, *c]),
-        _ => Err(format!("{s:?} is not a 3-letter segment tag")),
+        // X12 has 2-character tags (N1, HL, ST): padded with a space.
+        [a, b] => Ok([*a, *b, b' ']),
+        _ => Err(format!("{s:?} is not a 2- or 3-letter segment tag")),
     }
 }
 

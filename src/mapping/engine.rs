@@ -112,6 +112,8 @@ pub struct MessageMapper<'m> {
 fn tag_of(seg: &Segment<'_>) -> Tag {
     match seg.tag_bytes() {
         [a, b, c] => [*a, *b, *c],
+        // X12 2-character tags, padded like `compile::tag3`.
+        [a, b] => [*a, *b, b' '],
         _ => [0; 3],
     }
 }
@@ -1075,7 +1077,7 @@ impl<'m> MessageMapper<'m> {
         let m = self.mapping;
         for tag in &m.required {
             if !self.counts.iter().any(|(t, n)| t == tag && *n > 0) {
-                let tag = String::from_utf8_lossy(tag).into_owned();
+                let tag = String::from_utf8_lossy(tag).trim_end().to_string();
                 let loc = Location {
                     segment: Some(1),
                     tag: Some("UNH".into()),

@@ -91,6 +91,8 @@ impl Registry {
                 source,
             }])
         })?;
+        // `csv/` holds CSV layouts (read by `formats::csv`), not mappings.
+        files.retain(|p| !p.starts_with(dir.join("csv")));
         let mut errors = Vec::new();
         let mut mappings = Vec::new();
         let mut partners = Vec::new();

@@ -22,6 +22,8 @@ pub use delimiters::Delimiters;
 pub use envelope::{EnvelopePolicy, Event, GroupHeader, InterchangeHeader, MessageHeader, Reader};
 pub use lexer::{Lexer, Token};
 pub use segment::{parse_decimal, unescape, NotANumber, Segment};
+/// Segment splitting, shared with the X12 lexer (same [`Segment`] type).
+pub(crate) use segment::{split, Classes, ElementSpan, Span};
 
 pub use outbound::{message_type_for, write_documents, OutboundOptions};
 pub use writer::{
