@@ -88,6 +88,18 @@ impl XmlError {
         }
     }
 
+    /// The byte offset the problem is at, when known; errors about the
+    /// input as a whole point at its start.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            XmlError::InvalidUtf8 { offset } => Some(*offset),
+            XmlError::NoRoot | XmlError::Decoding { .. } | XmlError::UnknownEncoding { .. } => {
+                Some(0)
+            }
+            _ => None,
+        }
+    }
+
     /// This error as a located diagnostic.
     pub fn diagnostic(&self, file: Option<String>) -> Diagnostic {
         Diagnostic::error(
@@ -95,6 +107,7 @@ impl XmlError {
             Location {
                 file,
                 line: self.line(),
+                offset: self.offset(),
                 ..Location::default()
             },
             self.to_string(),
