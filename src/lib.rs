@@ -12,6 +12,7 @@
 //!   daemon;
 //! - [`cli`]: the command line.
 
+pub mod config;
 pub mod diagnostics;
 pub mod formats;
 pub mod mapping;

@@ -26,7 +26,9 @@ fn expected(bytes: &[u8]) -> Vec<(Option<String>, usize)> {
         let s = lx.segment();
         match s.tag_bytes() {
             b"UNB" => {
-                let cs = s.text(1, 1).and_then(|id| Charset::from_syntax_identifier(&id));
+                let cs = s
+                    .text(1, 1)
+                    .and_then(|id| Charset::from_syntax_identifier(&id));
                 lx.set_charset(cs.unwrap_or_default());
             }
             b"UNH" => {
@@ -76,30 +78,57 @@ fn valid_edifact_files_translate() {
         let exp = expected(&bytes);
         let mut problems = Vec::new();
         if !run.rejected.is_empty() {
-            problems.push(format!("{} message(s) rejected: {:?}", run.rejected.len(), run.rejected));
+            problems.push(format!(
+                "{} message(s) rejected: {:?}",
+                run.rejected.len(),
+                run.rejected
+            ));
         }
         if run.summary.diagnostics.iter().any(|d| d.is_error()) {
             problems.push(format!("file errors: {:?}", run.summary.diagnostics));
         }
         if run.documents.len() != exp.len() {
-            problems.push(format!("{} documents for {} messages", run.documents.len(), exp.len()));
+            problems.push(format!(
+                "{} documents for {} messages",
+                run.documents.len(),
+                exp.len()
+            ));
         }
         for (i, (doc, (bgm, lins))) in run.documents.iter().zip(&exp).enumerate() {
             if let Some(bgm) = bgm {
                 if &doc.number != bgm {
-                    problems.push(format!("message {}: number {:?} != BGM {:?}", i + 1, doc.number, bgm));
+                    problems.push(format!(
+                        "message {}: number {:?} != BGM {:?}",
+                        i + 1,
+                        doc.number,
+                        bgm
+                    ));
                 }
             }
             if doc.lines.len() != *lins {
-                problems.push(format!("message {}: {} lines != {} LIN", i + 1, doc.lines.len(), lins));
+                problems.push(format!(
+                    "message {}: {} lines != {} LIN",
+                    i + 1,
+                    doc.lines.len(),
+                    lins
+                ));
             }
         }
-        let types: Vec<&str> = run.documents.iter().map(|d| d.document_type.as_str()).collect();
+        let types: Vec<&str> = run
+            .documents
+            .iter()
+            .map(|d| d.document_type.as_str())
+            .collect();
         let mut types_dedup = types.clone();
         types_dedup.dedup();
         let lines: usize = run.documents.iter().map(|d| d.lines.len()).sum();
         let warnings = run.warnings.len()
-            + run.summary.diagnostics.iter().filter(|d| !d.is_error()).count();
+            + run
+                .summary
+                .diagnostics
+                .iter()
+                .filter(|d| !d.is_error())
+                .count();
         table.push(format!(
             "| {name} | {} | {} ({}) | {lines} | {warnings} | {} |",
             exp.len(),
@@ -112,7 +141,11 @@ fn valid_edifact_files_translate() {
         }
     }
     println!("{}", table.join("\n"));
-    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "corpus failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -142,15 +175,21 @@ fn invalid_edifact_files_get_located_errors() {
             .chain(run.summary.diagnostics.iter())
             .filter(|d| d.is_error())
             .collect();
-        let located = errors
-            .iter()
-            .find(|d| d.location.file.is_some() && d.location.line.is_some() && d.location.offset.is_some());
+        let located = errors.iter().find(|d| {
+            d.location.file.is_some() && d.location.line.is_some() && d.location.offset.is_some()
+        });
         match located {
-            Some(d) => table.push(format!("| {name} | {} |", d.to_string().replace('|', "\\|"))),
+            Some(d) => table.push(format!(
+                "| {name} | {} |",
+                d.to_string().replace('|', "\\|")
+            )),
             None => failures.push(format!("{name}: no located error among {errors:?}")),
         }
     }
     println!("{}", table.join("\n"));
-    assert!(checked >= 5, "expected the invalid EDIFACT samples, found {checked}");
+    assert!(
+        checked >= 5,
+        "expected the invalid EDIFACT samples, found {checked}"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -62,22 +62,24 @@ fn line(i: usize, invoice: bool) -> impl Strategy<Value = Line> {
         decimal(100_000, 2),
         prop_oneof![Just(Decimal::new(20, 0)), Just(Decimal::new(55, 1))],
     )
-        .prop_map(move |(gtin, seller, desc, qty, unit, price, amount, rate)| Line {
-            line_number: Some((i + 1).to_string()),
-            gtin: Some(gtin),
-            seller_item_code: Some(seller),
-            description: Some(desc),
-            quantity: Some(Quantity {
-                kind: None,
-                value: qty,
-                unit: Some(unit.to_string()),
-            }),
-            net_unit_price: Some(price),
-            line_amount: Some(amount),
-            tax_category: invoice.then(|| "S".to_string()),
-            tax_rate: invoice.then_some(rate),
-            ..Line::default()
-        })
+        .prop_map(
+            move |(gtin, seller, desc, qty, unit, price, amount, rate)| Line {
+                line_number: Some((i + 1).to_string()),
+                gtin: Some(gtin),
+                seller_item_code: Some(seller),
+                description: Some(desc),
+                quantity: Some(Quantity {
+                    kind: None,
+                    value: qty,
+                    unit: Some(unit.to_string()),
+                }),
+                net_unit_price: Some(price),
+                line_amount: Some(amount),
+                tax_category: invoice.then(|| "S".to_string()),
+                tax_rate: invoice.then_some(rate),
+                ..Line::default()
+            },
+        )
 }
 
 fn document() -> impl Strategy<Value = Document> {
@@ -165,7 +167,9 @@ fn mapped(d: &Document) -> serde_json::Value {
                 l.gtin,
                 l.seller_item_code,
                 l.description,
-                l.quantity.as_ref().map(|q| (q.value.normalize(), q.unit.clone())),
+                l.quantity
+                    .as_ref()
+                    .map(|q| (q.value.normalize(), q.unit.clone())),
                 l.net_unit_price.map(|p| p.normalize()),
                 l.line_amount.map(|p| p.normalize()),
                 l.tax_category,

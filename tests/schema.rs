@@ -7,7 +7,8 @@ use std::path::PathBuf;
 fn checked_in_schema_is_current() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/document.schema.json");
     let text = std::fs::read_to_string(&path).expect("schema/document.schema.json is missing");
-    let on_disk: serde_json::Value = serde_json::from_str(&text).expect("checked-in schema is not JSON");
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&text).expect("checked-in schema is not JSON");
     let current = comptoir::model::document_schema();
     assert!(
         on_disk == current,
@@ -25,6 +26,9 @@ fn schema_requires_the_stable_fields() {
         .filter_map(|v| v.as_str())
         .collect();
     for field in ["document_type", "number", "lines"] {
-        assert!(required.contains(&field), "{field} is not required in the schema");
+        assert!(
+            required.contains(&field),
+            "{field} is not required in the schema"
+        );
     }
 }

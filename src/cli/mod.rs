@@ -3,6 +3,7 @@
 //! Exit codes are the same everywhere: 0 success, 1 the input is invalid
 //! (something was rejected), 2 usage or I/O error.
 
+mod check;
 mod translate;
 mod validate;
 
@@ -35,6 +36,8 @@ enum Command {
     Validate(validate::Args),
     /// Print the JSON Schema of canonical documents.
     Schema,
+    /// Validate a daemon configuration and the files it refers to.
+    Check(check::Args),
 }
 
 /// Where mappings are looked for when `--mappings` is not given: `./mappings`,
@@ -69,6 +72,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Translate(args) => translate::run(cli.mappings, args),
         Command::Validate(args) => validate::run(cli.mappings, args),
+        Command::Check(args) => check::run(args),
         Command::Schema => match serde_json::to_string_pretty(&crate::model::document_schema()) {
             Ok(s) => {
                 println!("{s}");
