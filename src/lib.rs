@@ -15,6 +15,7 @@
 pub mod config;
 pub mod diagnostics;
 pub mod formats;
+pub mod journal;
 pub mod mapping;
 pub mod model;
 pub mod pricing;
