@@ -18,7 +18,10 @@ pub mod formats;
 pub mod journal;
 pub mod mapping;
 pub mod model;
+pub mod pipeline;
 pub mod pricing;
+pub mod sinks;
+pub mod sources;
 pub mod translate;
 
 pub mod cli;

@@ -637,14 +637,16 @@ impl Journal {
 
     /// Puts a message back to `received` (attempts reset, error cleared,
     /// previous deliveries forgotten for retry purposes) so it runs again
-    /// through the current mappings and pricing.
+    /// through the current mappings and pricing. The message is leased to
+    /// the caller for a minute (a running daemon leaves it alone meanwhile);
+    /// [`Journal::apply`] or the lease's expiry releases it.
     pub async fn replay(&self, id: i64) -> Result<(), JournalError> {
         let now = now_ms();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             let r = sqlx::query(
                 "UPDATE messages SET state = 'received', error = NULL, attempts = 0, \
-                 next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL, \
+                 next_attempt_at = $2, lease_owner = 'replay', lease_expires_at = $2 + 60000, \
                  canonical_json = NULL, priced_json = NULL, updated_at = $2 WHERE id = $1",
             )
             .bind(id)

@@ -138,6 +138,8 @@ async fn claim_lease_apply_and_resume() {
         assert!(j.delivered_sinks(r[0].id).await.unwrap().is_empty());
         let m = j.get(r[0].id).await.unwrap();
         assert_eq!(m.state, State::Received);
+        // Leased to the replayer, not to a worker.
+        assert!(j.claim("w6", 10, 60_000).await.unwrap().is_empty());
         assert!(matches!(
             j.replay(999_999).await,
             Err(JournalError::NotFound(_))
