@@ -67,7 +67,8 @@ fn kill_9_loses_nothing_and_doubles_nothing() {
         });
     eprintln!("zero-loss: N = {n}, seed = {seed} (COMPTOIR_ZERO_LOSS_SEED to replay)");
     let mut rng = Lcg(seed);
-    let d: PathBuf = std::env::temp_dir().join(format!("comptoir-zero-loss-{}", std::process::id()));
+    let d: PathBuf =
+        std::env::temp_dir().join(format!("comptoir-zero-loss-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     let inbox = d.join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
@@ -134,7 +135,11 @@ fsync = false
             .env("RUST_LOG", "error")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let left = std::fs::read_dir(&inbox).unwrap().count();
         if left == 0 {
             break;
@@ -162,12 +167,23 @@ fsync = false
     let missing: Vec<usize> = (0..n)
         .filter(|i| !seen.contains_key(&format!("PO-ZL-{i:06}")))
         .collect();
-    assert!(missing.is_empty(), "lost: {} orders, first {:?}", missing.len(), &missing[..missing.len().min(10)]);
+    assert!(
+        missing.is_empty(),
+        "lost: {} orders, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
     assert_eq!(seen.len(), n);
 
     // And the journal agrees: only final states, N delivered.
     let out = Command::new(BIN)
-        .args(["messages", "list", "--counts", "--config", cfg.to_str().unwrap()])
+        .args([
+            "messages",
+            "list",
+            "--counts",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let counts = String::from_utf8_lossy(&out.stdout).to_string();
@@ -175,7 +191,9 @@ fsync = false
     let mut delivered = 0;
     for line in counts.lines() {
         let mut it = line.split_whitespace();
-        let (Some(state), Some(count)) = (it.next(), it.next()) else { continue };
+        let (Some(state), Some(count)) = (it.next(), it.next()) else {
+            continue;
+        };
         assert!(
             state == "delivered" || state == "duplicate",
             "non-final or unexpected state left: {counts}"

@@ -292,8 +292,11 @@ impl Journal {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .disable_statement_logging();
+            // SQLite has one writer at a time; concurrent writers from one
+            // pool meet SQLite's sleeping busy handler. One connection makes
+            // them queue on the pool instead, which is much faster.
             let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
+                .max_connections(1)
                 .connect_with(opts)
                 .await?;
             Migrator::new(SQLITE_MIGRATIONS).await?.run(&pool).await?;
