@@ -12,12 +12,17 @@
 //!   daemon;
 //! - [`cli`]: the command line.
 
+pub mod config;
 pub mod diagnostics;
 pub mod formats;
+pub mod journal;
 pub mod mapping;
 pub mod model;
+pub mod pipeline;
 pub mod pricing;
 pub mod respond;
+pub mod sinks;
+pub mod sources;
 pub mod translate;
 
 pub mod cli;

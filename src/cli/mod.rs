@@ -3,7 +3,10 @@
 //! Exit codes are the same everywhere: 0 success, 1 the input is invalid
 //! (something was rejected), 2 usage or I/O error.
 
+mod check;
+mod messages;
 mod price;
+mod run;
 mod translate;
 mod validate;
 
@@ -38,6 +41,12 @@ enum Command {
     Price(price::Args),
     /// Print the JSON Schema of canonical documents.
     Schema,
+    /// Validate a daemon configuration and the files it refers to.
+    Check(check::Args),
+    /// Run the daemon.
+    Run(run::Args),
+    /// Inspect and replay journaled messages.
+    Messages(messages::Args),
 }
 
 /// Where mappings are looked for when `--mappings` is not given: `./mappings`,
@@ -73,6 +82,9 @@ pub fn main() -> i32 {
         Command::Translate(args) => translate::run(cli.mappings, args),
         Command::Validate(args) => validate::run(cli.mappings, args),
         Command::Price(args) => price::run(cli.mappings, args),
+        Command::Check(args) => check::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Messages(args) => messages::run(args),
         Command::Schema => match serde_json::to_string_pretty(&crate::model::document_schema()) {
             Ok(s) => {
                 println!("{s}");

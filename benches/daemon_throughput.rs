@@ -1,0 +1,107 @@
+//! Daemon throughput: directory source → SQLite journal → parse → map →
+//! price → file sink, in process, on N one-order files of 20 lines each
+//! (`COMPTOIR_BENCH_N`, default 20000). Prints orders/s for intake (files
+//! journaled) and end to end (all delivered). Results: `benches/README.md`,
+//! section "Daemon". Run with `cargo bench --bench daemon_throughput`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use comptoir::pipeline::Daemon;
+
+const GTINS: [&str; 3] = ["5410738000152", "5410738000169", "5410738000183"];
+
+fn order(i: usize) -> String {
+    let mut s = String::with_capacity(1500);
+    s.push_str("UNA:+.? '");
+    let _ = write!(
+        s,
+        "UNB+UNOC:3+5412345000013:14+5400000000001:14+260301:0930+B{i:08}'\
+         UNH+1+ORDERS:D:96A:UN:EAN008'BGM+220+PO-B-{i:08}+9'DTM+137:20260301:102'\
+         DTM+2:20260310:102'NAD+BY+5412345000013::9'NAD+SU+5400000000001::9'CUX+2:EUR:9'"
+    );
+    let mut segs = 7; // UNH BGM DTM DTM NAD NAD CUX
+    for l in 1..=20 {
+        let _ = write!(
+            s,
+            "LIN+{l}++{}:EN'QTY+21:{}:PCE'",
+            GTINS[(i + l) % 3],
+            1 + (i + l) % 4
+        );
+        segs += 2;
+    }
+    segs += 2; // UNS, CNT... counted below with UNT
+    let _ = write!(s, "UNS+S'CNT+2:20'UNT+{}+1'UNZ+1+B{i:08}'", segs + 1);
+    s
+}
+
+fn main() {
+    let n: usize = std::env::var("COMPTOIR_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let root = env!("CARGO_MANIFEST_DIR");
+    let d = std::env::temp_dir().join(format!("comptoir-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("inbox")).expect("mkdir");
+    for i in 0..n {
+        std::fs::write(d.join(format!("inbox/{i:08}.edi")), order(i)).expect("write");
+    }
+    let cfg = d.join("bench.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[journal]
+url = "sqlite://{d}/var/comptoir.db"
+[paths]
+mappings = "{root}/mappings"
+pricing = "{root}/config/pricing"
+[daemon]
+batch_size = 512
+idle_poll_ms = 5
+[[source]]
+name = "inbox"
+type = "directory"
+path = "{d}/inbox"
+poll_interval_ms = 5
+batch_size = 512
+[[partner]]
+id = "acme"
+identifiers = ["5412345000013"]
+pricing_client = "ACME"
+[[route]]
+name = "orders"
+price = true
+sinks = ["outbox"]
+[[sink]]
+name = "outbox"
+type = "file"
+path = "{d}/outbox"
+fsync = {fsync}
+"#,
+            d = d.display(),
+            fsync = std::env::var("COMPTOIR_BENCH_FSYNC").is_ok()
+        ),
+    )
+    .expect("config");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let daemon = Arc::new(Daemon::open(&cfg).await.expect("open"));
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let t = Instant::now();
+        let stats = daemon.run(rx, true).await.expect("run");
+        let secs = t.elapsed().as_secs_f64();
+        let counts = daemon.journal().counts().await.expect("counts");
+        println!("daemon: {n} orders x 20 lines, directory -> sqlite journal -> map -> price -> file sink");
+        println!("  states: {counts:?}  (run: {stats:?})");
+        println!("  {:.2} s, {:.0} orders/s end to end", secs, n as f64 / secs);
+        assert!(Path::new(&d.join("outbox")).exists());
+    });
+    let _ = std::fs::remove_dir_all(&d);
+}

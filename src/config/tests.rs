@@ -1,0 +1,158 @@
+//! Unit tests of configuration parsing and validation.
+
+use std::path::Path;
+
+use super::*;
+
+#[test]
+fn example_and_demo_parse_and_validate() {
+    for f in ["config/comptoir.example.toml", "config/demo.toml"] {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let c = Config::parse(&text).unwrap();
+        assert!(c.validate(&p).is_empty(), "{f}: {:?}", c.validate(&p));
+    }
+}
+
+#[test]
+fn unknown_field_is_an_error_with_location() {
+    let dir = std::env::temp_dir().join(format!("comptoir-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("bad.toml");
+    std::fs::write(&p, "[journal]\nurl = \"sqlite://x.db\"\nurll = 1\n").unwrap();
+    let e = Config::load(&p).unwrap_err().to_string();
+    assert!(e.contains("bad.toml"), "{e}");
+    assert!(e.contains("line 3"), "{e}");
+    assert!(e.contains("urll"), "{e}");
+}
+
+#[test]
+fn unknown_field_in_source_or_sink_is_an_error() {
+    let e = Config::parse("[[sink]]\nname = \"s\"\ntype = \"file\"\npath = \"o\"\npaht = 1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("paht"), "{e}");
+    let e = Config::parse("[[source]]\nname = \"s\"\ntype = \"ftp\"\npath = \"o\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ftp"), "{e}");
+}
+
+#[test]
+fn cross_references_are_checked() {
+    let text = r#"
+[[partner]]
+id = "a"
+identifiers = ["1"]
+outbound_channel = "nope"
+[[route]]
+name = "r"
+partners = ["b"]
+document_types = ["ordr"]
+sinks = ["missing"]
+[[sink]]
+name = "s"
+type = "file"
+path = "out"
+[retry]
+jitter = 2.0
+"#;
+    let c = Config::parse(text).unwrap();
+    let issues = c.validate(Path::new("c.toml"));
+    let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "partner[0].outbound_channel",
+            "route[0].partners",
+            "route[0].document_types",
+            "route[0].sinks",
+            "retry.jitter"
+        ]
+    );
+}
+
+#[test]
+fn first_matching_route_wins() {
+    let text = r#"
+[[partner]]
+id = "a"
+[[route]]
+name = "orders"
+partners = ["a"]
+document_types = ["order"]
+price = true
+sinks = ["s"]
+[[route]]
+name = "rest"
+sinks = ["s"]
+[[sink]]
+name = "s"
+type = "file"
+path = "out"
+"#;
+    let c = Config::parse(text).unwrap();
+    assert_eq!(
+        c.route_for(Some("a"), DocumentType::Order).unwrap().name,
+        "orders"
+    );
+    assert_eq!(
+        c.route_for(Some("a"), DocumentType::Invoice).unwrap().name,
+        "rest"
+    );
+    assert_eq!(c.route_for(None, DocumentType::Order).unwrap().name, "rest");
+}
+
+#[test]
+fn references_into_mappings_and_pricing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = format!(
+        r#"
+[paths]
+mappings = "{m}"
+pricing = "{p}"
+[[partner]]
+id = "acme"
+pricing_client = "ACME"
+price_check = "hold"
+[[partner]]
+id = "ghost"
+pricing_client = "NOBODY"
+mapping_partner = "nobody"
+[[partner]]
+id = "bistrot"
+pricing_client = "BISTROT"
+price_check = "hold"
+"#,
+        m = root.join("mappings").display(),
+        p = root.join("config/pricing").display()
+    );
+    let c = Config::parse(&text).unwrap();
+    let e = c.check_references(Path::new("c.toml")).unwrap_err();
+    let fields: Vec<&str> = e.0.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "partner[1].mapping_partner",
+            "partner[1].pricing_client",
+            "partner[2].price_check"
+        ]
+    );
+}
+
+#[test]
+fn retry_delays_grow_and_cap() {
+    let r = RetryConfig {
+        max_attempts: 5,
+        base_delay_ms: 100,
+        max_delay_ms: 1_000,
+        jitter: 0.0,
+    };
+    assert_eq!(r.delay_ms(1, 0.5), 100);
+    assert_eq!(r.delay_ms(2, 0.5), 200);
+    assert_eq!(r.delay_ms(5, 0.5), 1_000);
+    assert_eq!(r.delay_ms(60, 0.5), 1_000);
+    let j = RetryConfig { jitter: 0.5, ..r };
+    assert_eq!(j.delay_ms(1, 0.0), 50);
+    assert!(j.delay_ms(1, 0.999) <= 150);
+}

@@ -1,0 +1,746 @@
+//! The durable journal: every received message, its raw bytes, its state
+//! and its history, on SQLite (default, WAL) or PostgreSQL.
+//!
+//! The journal is the single source of truth of the daemon. Sources call
+//! [`Journal::receive`], which commits the raw bytes and metadata (and
+//! detects duplicates) *before* the source acknowledges anything. Workers
+//! [`Journal::claim`] due messages under a lease, process them, and record
+//! the outcome with [`Journal::apply`] (state, canonical/priced JSON, events,
+//! delivery attempts) in one transaction. A crash between the two leaves the
+//! message non-final: it is claimed again on restart.
+//!
+//! Both backends share one API ([`Journal`] is an enum over the two pools)
+//! and the same schema (`src/journal/migrations/{sqlite,postgres}`),
+//! applied with sqlx's migrator at open. Queries are built at run time
+//! (`sqlx::query`), so building needs no database. Times are Unix epoch
+//! milliseconds.
+
+mod sniff;
+mod state;
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, Row};
+
+pub use sniff::{sniff_interchange, InterchangeId};
+pub use state::State;
+
+/// Why a journal operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal URL {0:?}: expected sqlite://PATH or postgres://…")]
+    BadUrl(String),
+    #[error("journal: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("journal migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("journal: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("journal: message {0} not found")]
+    NotFound(i64),
+    #[error("journal: unknown state {0:?} in the database")]
+    BadState(String),
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A message as a source hands it over.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Source name (config `[[source]] name`).
+    pub source: String,
+    /// Where it came from within the source (file name, delivery tag …).
+    pub source_ref: Option<String>,
+    /// Partner, when the source knows it.
+    pub partner: Option<String>,
+    pub raw: Vec<u8>,
+}
+
+/// What [`Journal::receive`] recorded for one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub id: i64,
+    /// Set when the message was recorded as a duplicate of this one.
+    pub duplicate_of: Option<i64>,
+}
+
+/// A journaled message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: i64,
+    pub received_at: i64,
+    pub source: String,
+    pub source_ref: Option<String>,
+    pub partner: Option<String>,
+    pub format: Option<String>,
+    pub document_type: Option<String>,
+    pub business_keys: Option<String>,
+    pub sender: Option<String>,
+    pub interchange_ref: Option<String>,
+    pub content_hash: String,
+    /// Empty in listings.
+    pub raw: Vec<u8>,
+    pub state: State,
+    pub error: Option<String>,
+    pub canonical_json: Option<String>,
+    pub priced_json: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub duplicate_of: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// One entry of a message's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub at: i64,
+    pub state: String,
+    pub detail: Option<String>,
+}
+
+/// One delivery attempt to a sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub sink: String,
+    pub attempt: i64,
+    pub at: i64,
+    /// `ok` or `error`.
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// The outcome of processing one claimed message, applied atomically.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub id: i64,
+    pub state: State,
+    pub error: Option<String>,
+    pub partner: Option<String>,
+    pub format: Option<String>,
+    pub document_type: Option<String>,
+    pub business_keys: Option<String>,
+    pub sender: Option<String>,
+    pub interchange_ref: Option<String>,
+    pub canonical_json: Option<String>,
+    pub priced_json: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    /// History entries (state, detail), in order.
+    pub events: Vec<(State, String)>,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Update {
+    /// An update that moves `id` to `state` and changes nothing else.
+    pub fn new(id: i64, state: State, attempts: i64) -> Update {
+        Update {
+            id,
+            state,
+            error: None,
+            partner: None,
+            format: None,
+            document_type: None,
+            business_keys: None,
+            sender: None,
+            interchange_ref: None,
+            canonical_json: None,
+            priced_json: None,
+            attempts,
+            next_attempt_at: 0,
+            events: Vec::new(),
+            deliveries: Vec::new(),
+        }
+    }
+}
+
+/// The journal, over one of its backends.
+#[derive(Debug, Clone)]
+pub enum Journal {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to whichever pool the journal has.
+macro_rules! with_pool {
+    ($self:expr, $p:ident => $body:expr) => {
+        match $self {
+            Journal::Sqlite($p) => $body,
+            Journal::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Decodes a `messages` row (all columns but `raw` when `$raw` is false).
+macro_rules! decode_message {
+    ($row:expr, $raw:expr) => {{
+        let r = $row;
+        let state: String = r.try_get("state")?;
+        Message {
+            id: r.try_get("id")?,
+            received_at: r.try_get("received_at")?,
+            source: r.try_get("source")?,
+            source_ref: r.try_get("source_ref")?,
+            partner: r.try_get("partner")?,
+            format: r.try_get("format")?,
+            document_type: r.try_get("document_type")?,
+            business_keys: r.try_get("business_keys")?,
+            sender: r.try_get("sender")?,
+            interchange_ref: r.try_get("interchange_ref")?,
+            content_hash: r.try_get("content_hash")?,
+            raw: if $raw { r.try_get("raw")? } else { Vec::new() },
+            state: State::parse(&state).ok_or(JournalError::BadState(state))?,
+            error: r.try_get("error")?,
+            canonical_json: r.try_get("canonical_json")?,
+            priced_json: r.try_get("priced_json")?,
+            attempts: r.try_get("attempts")?,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            duplicate_of: r.try_get("duplicate_of")?,
+            updated_at: r.try_get("updated_at")?,
+        }
+    }};
+}
+
+const SUMMARY_COLUMNS: &str = "id, received_at, source, source_ref, partner, format, \
+     document_type, business_keys, sender, interchange_ref, content_hash, state, error, \
+     canonical_json, priced_json, attempts, next_attempt_at, duplicate_of, updated_at";
+
+const FULL_COLUMNS: &str = "id, received_at, source, source_ref, partner, format, \
+     document_type, business_keys, sender, interchange_ref, content_hash, raw, state, error, \
+     canonical_json, priced_json, attempts, next_attempt_at, duplicate_of, updated_at";
+
+/// Embedded migrations of one backend.
+#[derive(Debug)]
+struct Embedded(&'static [(i64, &'static str, &'static str)]);
+
+const SQLITE_MIGRATIONS: Embedded =
+    Embedded(&[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))]);
+const POSTGRES_MIGRATIONS: Embedded =
+    Embedded(&[(1, "init", include_str!("migrations/postgres/0001_init.sql"))]);
+
+type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+        let list = self
+            .0
+            .iter()
+            .map(|&(v, d, sql)| {
+                Migration::new(
+                    v,
+                    Cow::Borrowed(d),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(list) })
+    }
+}
+
+/// A valid SQL identifier for a PostgreSQL schema name.
+fn valid_schema(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit()
+}
+
+impl Journal {
+    /// Opens (creating when needed) the journal at `url` and applies the
+    /// migrations. `schema` (PostgreSQL only) selects, and creates, the
+    /// schema holding the tables.
+    pub async fn open(
+        url: &str,
+        max_connections: u32,
+        schema: Option<&str>,
+    ) -> Result<Journal, JournalError> {
+        let max_connections = max_connections.max(1);
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or(path);
+            if path != ":memory:" {
+                if let Some(parent) = Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                }
+            }
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .disable_statement_logging();
+            // SQLite has one writer at a time; concurrent writers from one
+            // pool meet SQLite's sleeping busy handler. One connection makes
+            // them queue on the pool instead, which is much faster.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts)
+                .await?;
+            Migrator::new(SQLITE_MIGRATIONS).await?.run(&pool).await?;
+            Ok(Journal::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
+            if let Some(schema) = schema {
+                if !valid_schema(schema) {
+                    return Err(JournalError::BadUrl(format!("{url} (schema {schema:?})")));
+                }
+                let mut c = opts.connect().await?;
+                sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                    .execute(&mut c)
+                    .await?;
+                c.close().await?;
+                opts = opts.options([("search_path", schema)]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(opts)
+                .await?;
+            Migrator::new(POSTGRES_MIGRATIONS).await?.run(&pool).await?;
+            Ok(Journal::Postgres(pool))
+        } else {
+            Err(JournalError::BadUrl(url.to_string()))
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+
+    /// Backend name: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Journal::Sqlite(_) => "sqlite",
+            Journal::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Commits a batch of received messages in one transaction and returns
+    /// their ids. A message whose content hash, or whose interchange sender
+    /// and control reference, was seen before is recorded as
+    /// [`State::Duplicate`] (raw bytes kept) and will not be processed.
+    pub async fn receive(&self, batch: Vec<Incoming>) -> Result<Vec<Received>, JournalError> {
+        let now = now_ms();
+        let mut out = Vec::with_capacity(batch.len());
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for m in batch {
+                let hash = hex(&Sha256::digest(&m.raw));
+                let ic = sniff_interchange(&m.raw);
+                let mut keys = vec![format!("sha256:{hash}")];
+                if let Some(ic) = &ic {
+                    keys.push(format!("interchange:{}:{}", ic.sender, ic.control_ref));
+                }
+                let row = sqlx::query(
+                    "INSERT INTO messages (received_at, source, source_ref, partner, format, \
+                     sender, interchange_ref, content_hash, raw, state, attempts, \
+                     next_attempt_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', 0, $1, $1) RETURNING id",
+                )
+                .bind(now)
+                .bind(&m.source)
+                .bind(&m.source_ref)
+                .bind(&m.partner)
+                .bind(ic.as_ref().map(|_| "edifact"))
+                .bind(ic.as_ref().map(|i| i.sender.as_str()))
+                .bind(ic.as_ref().map(|i| i.control_ref.as_str()))
+                .bind(&hash)
+                .bind(&m.raw)
+                .fetch_one(&mut *tx)
+                .await?;
+                let id: i64 = row.try_get(0)?;
+                let mut duplicate_of = None;
+                for k in &keys {
+                    let done = sqlx::query(
+                        "INSERT INTO dedup_keys (key, message_id) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO NOTHING",
+                    )
+                    .bind(k)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        let r = sqlx::query("SELECT message_id FROM dedup_keys WHERE key = $1")
+                            .bind(k)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        duplicate_of = Some(r.try_get::<i64, _>(0)?);
+                        break;
+                    }
+                }
+                let (state, detail) = match duplicate_of {
+                    Some(orig) => {
+                        sqlx::query("DELETE FROM dedup_keys WHERE message_id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(
+                            "UPDATE messages SET state = 'duplicate', duplicate_of = $2 WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(orig)
+                        .execute(&mut *tx)
+                        .await?;
+                        (State::Duplicate, format!("duplicate of message {orig}"))
+                    }
+                    None => (
+                        State::Received,
+                        format!("{} bytes from {}", m.raw.len(), m.source),
+                    ),
+                };
+                sqlx::query("INSERT INTO events (message_id, at, state, detail) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(now)
+                    .bind(state.as_str())
+                    .bind(detail)
+                    .execute(&mut *tx)
+                    .await?;
+                out.push(Received { id, duplicate_of });
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Leases up to `limit` due, non-final messages to `owner` for
+    /// `lease_ms` and returns them (with raw bytes), oldest first.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        limit: u32,
+        lease_ms: i64,
+    ) -> Result<Vec<Message>, JournalError> {
+        let now = now_ms();
+        let pending = "state IN ('received', 'parsed', 'mapped', 'priced', 'failed') \
+                       AND next_attempt_at <= $3 \
+                       AND (lease_expires_at IS NULL OR lease_expires_at < $3)";
+        let sql = match self {
+            Journal::Sqlite(_) => format!(
+                "UPDATE messages SET lease_owner = $1, lease_expires_at = $2 WHERE id IN \
+                 (SELECT id FROM messages WHERE {pending} ORDER BY next_attempt_at, id LIMIT $4) \
+                 RETURNING {FULL_COLUMNS}"
+            ),
+            Journal::Postgres(_) => format!(
+                "UPDATE messages SET lease_owner = $1, lease_expires_at = $2 WHERE id IN \
+                 (SELECT id FROM messages WHERE {pending} ORDER BY next_attempt_at, id LIMIT $4 \
+                 FOR UPDATE SKIP LOCKED) RETURNING {FULL_COLUMNS}"
+            ),
+        };
+        let mut out = Vec::new();
+        with_pool!(self, p => {
+            let rows = sqlx::query(&sql)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await?;
+            for r in &rows {
+                out.push(decode_message!(r, true));
+            }
+        });
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    /// Clears every lease (single-instance start-up: whatever the previous
+    /// process held is resumed now). Returns how many were cleared.
+    pub async fn release_all_leases(&self) -> Result<u64, JournalError> {
+        with_pool!(self, p => {
+            let r = sqlx::query(
+                "UPDATE messages SET lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE lease_owner IS NOT NULL",
+            )
+            .execute(p)
+            .await?;
+            Ok(r.rows_affected())
+        })
+    }
+
+    /// Applies processing outcomes in one transaction and releases their
+    /// leases.
+    pub async fn apply(&self, updates: &[Update]) -> Result<(), JournalError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for u in updates {
+                sqlx::query(
+                    "UPDATE messages SET state = $2, error = $3, \
+                     partner = COALESCE($4, partner), format = COALESCE($5, format), \
+                     document_type = COALESCE($6, document_type), \
+                     business_keys = COALESCE($7, business_keys), sender = COALESCE($8, sender), \
+                     interchange_ref = COALESCE($9, interchange_ref), \
+                     canonical_json = COALESCE($10, canonical_json), \
+                     priced_json = COALESCE($11, priced_json), attempts = $12, \
+                     next_attempt_at = $13, lease_owner = NULL, lease_expires_at = NULL, \
+                     updated_at = $14 WHERE id = $1",
+                )
+                .bind(u.id)
+                .bind(u.state.as_str())
+                .bind(&u.error)
+                .bind(&u.partner)
+                .bind(&u.format)
+                .bind(&u.document_type)
+                .bind(&u.business_keys)
+                .bind(&u.sender)
+                .bind(&u.interchange_ref)
+                .bind(&u.canonical_json)
+                .bind(&u.priced_json)
+                .bind(u.attempts)
+                .bind(u.next_attempt_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for (state, detail) in &u.events {
+                    sqlx::query("INSERT INTO events (message_id, at, state, detail) VALUES ($1, $2, $3, $4)")
+                        .bind(u.id)
+                        .bind(now)
+                        .bind(state.as_str())
+                        .bind(detail)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for d in &u.deliveries {
+                    sqlx::query(
+                        "INSERT INTO deliveries (message_id, sink, attempt, at, outcome, detail) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(u.id)
+                    .bind(&d.sink)
+                    .bind(d.attempt)
+                    .bind(d.at)
+                    .bind(&d.outcome)
+                    .bind(&d.detail)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// One message, with its raw bytes.
+    pub async fn get(&self, id: i64) -> Result<Message, JournalError> {
+        let sql = format!("SELECT {FULL_COLUMNS} FROM messages WHERE id = $1");
+        with_pool!(self, p => {
+            match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
+                Some(r) => Ok(decode_message!(&r, true)),
+                None => Err(JournalError::NotFound(id)),
+            }
+        })
+    }
+
+    /// Messages (without raw bytes), newest first, optionally in one state.
+    pub async fn list(
+        &self,
+        state: Option<State>,
+        limit: u32,
+    ) -> Result<Vec<Message>, JournalError> {
+        let sql = match state {
+            Some(_) => format!(
+                "SELECT {SUMMARY_COLUMNS} FROM messages WHERE state = $2 ORDER BY id DESC LIMIT $1"
+            ),
+            None => format!("SELECT {SUMMARY_COLUMNS} FROM messages ORDER BY id DESC LIMIT $1"),
+        };
+        let mut out = Vec::new();
+        with_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(i64::from(limit));
+            if let Some(s) = state {
+                q = q.bind(s.as_str());
+            }
+            for r in &q.fetch_all(p).await? {
+                out.push(decode_message!(r, false));
+            }
+        });
+        Ok(out)
+    }
+
+    /// Number of messages per state.
+    pub async fn counts(&self) -> Result<Vec<(String, i64)>, JournalError> {
+        let mut out = Vec::new();
+        with_pool!(self, p => {
+            let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM messages GROUP BY state ORDER BY state")
+                .fetch_all(p)
+                .await?;
+            for r in &rows {
+                out.push((r.try_get("state")?, r.try_get("n")?));
+            }
+        });
+        Ok(out)
+    }
+
+    /// The history of a message, oldest first.
+    pub async fn events(&self, id: i64) -> Result<Vec<Event>, JournalError> {
+        let mut out = Vec::new();
+        with_pool!(self, p => {
+            let rows = sqlx::query("SELECT at, state, detail FROM events WHERE message_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(p)
+                .await?;
+            for r in &rows {
+                out.push(Event {
+                    at: r.try_get("at")?,
+                    state: r.try_get("state")?,
+                    detail: r.try_get("detail")?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// The delivery attempts of a message, oldest first.
+    pub async fn deliveries(&self, id: i64) -> Result<Vec<Delivery>, JournalError> {
+        let mut out = Vec::new();
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT sink, attempt, at, outcome, detail FROM deliveries WHERE message_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(p)
+            .await?;
+            for r in &rows {
+                out.push(Delivery {
+                    sink: r.try_get("sink")?,
+                    attempt: r.try_get("attempt")?,
+                    at: r.try_get("at")?,
+                    outcome: r.try_get("outcome")?,
+                    detail: r.try_get("detail")?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// Puts a message back to `received` (attempts reset, error cleared,
+    /// previous deliveries forgotten for retry purposes) so it runs again
+    /// through the current mappings and pricing. The message is leased to
+    /// the caller for a minute (a running daemon leaves it alone meanwhile);
+    /// [`Journal::apply`] or the lease's expiry releases it.
+    pub async fn replay(&self, id: i64) -> Result<(), JournalError> {
+        let now = now_ms();
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let r = sqlx::query(
+                "UPDATE messages SET state = 'received', error = NULL, attempts = 0, \
+                 next_attempt_at = $2, lease_owner = 'replay', lease_expires_at = $2 + 60000, \
+                 canonical_json = NULL, priced_json = NULL, updated_at = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() == 0 {
+                return Err(JournalError::NotFound(id));
+            }
+            sqlx::query(
+                "INSERT INTO deliveries (message_id, sink, attempt, at, outcome, detail) \
+                 SELECT message_id, sink, 0, $2, 'replayed', 'previous deliveries superseded by a replay' \
+                 FROM deliveries WHERE message_id = $1 AND outcome = 'ok' GROUP BY message_id, sink",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO events (message_id, at, state, detail) VALUES ($1, $2, 'received', 'replay requested')")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Sinks a message was delivered to since its last replay.
+    pub async fn delivered_sinks(&self, id: i64) -> Result<Vec<String>, JournalError> {
+        let mut done: Vec<String> = Vec::new();
+        for d in self.deliveries(id).await? {
+            match d.outcome.as_str() {
+                "ok" if !done.contains(&d.sink) => done.push(d.sink),
+                "replayed" => done.retain(|s| s != &d.sink),
+                _ => {}
+            }
+        }
+        Ok(done)
+    }
+
+    /// Deletes final messages (and their history) older than the
+    /// configured number of days per state; 0 keeps them forever.
+    pub async fn purge(
+        &self,
+        retention: &crate::config::RetentionConfig,
+    ) -> Result<u64, JournalError> {
+        let now = now_ms();
+        let mut total = 0;
+        for (state, days) in [
+            ("delivered", retention.delivered_days),
+            ("rejected", retention.rejected_days),
+            ("duplicate", retention.duplicate_days),
+        ] {
+            if days == 0 {
+                continue;
+            }
+            let before = now - i64::from(days) * 86_400_000;
+            with_pool!(self, p => {
+                let mut tx = p.begin().await?;
+                let sel = "SELECT id FROM messages WHERE state = $1 AND updated_at < $2";
+                for t in ["events", "deliveries", "dedup_keys"] {
+                    sqlx::query(&format!("DELETE FROM {t} WHERE message_id IN ({sel})"))
+                        .bind(state)
+                        .bind(before)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let r = sqlx::query("DELETE FROM messages WHERE state = $1 AND updated_at < $2")
+                    .bind(state)
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                total += r.rows_affected();
+                tx.commit().await?;
+            });
+        }
+        Ok(total)
+    }
+}
+
+/// Lower-case hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

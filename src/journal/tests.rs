@@ -1,0 +1,180 @@
+//! Journal behaviour, run on SQLite always and on PostgreSQL when
+//! `COMPTOIR_TEST_POSTGRES` is set (each run in its own schema).
+
+use super::*;
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        now_ms() % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Journals to test: a fresh SQLite file, and PostgreSQL when configured.
+async fn journals() -> Vec<Journal> {
+    let dir = std::env::temp_dir().join(unique("comptoir-journal"));
+    let url = format!("sqlite://{}/j.db", dir.display());
+    let mut out = vec![Journal::open(&url, 2, None).await.unwrap()];
+    match std::env::var("COMPTOIR_TEST_POSTGRES") {
+        Ok(pg) if !pg.is_empty() => {
+            let schema = unique("t");
+            out.push(Journal::open(&pg, 2, Some(&schema)).await.unwrap());
+        }
+        _ => eprintln!(
+            "\n*** SKIPPED PostgreSQL journal tests: set COMPTOIR_TEST_POSTGRES \
+             (e.g. postgres://postgres@127.0.0.1:5432/test) ***\n"
+        ),
+    }
+    out
+}
+
+fn incoming(raw: &str) -> Incoming {
+    Incoming {
+        source: "test".into(),
+        source_ref: Some("f.edi".into()),
+        partner: None,
+        raw: raw.as_bytes().to_vec(),
+    }
+}
+
+const IC1: &str = "UNB+UNOC:3+SENDER1:14+RCPT:14+240301:1430+REF1'UNZ+0+REF1'";
+
+#[tokio::test]
+async fn receive_records_raw_bytes_and_detects_duplicates() {
+    for j in journals().await {
+        let r = j
+            .receive(vec![
+                incoming(IC1),
+                incoming(IC1),
+                // Same sender + reference, different bytes: still a duplicate.
+                incoming("UNB+UNOC:3+SENDER1:14+RCPT:14+240302:0000+REF1'UNZ+0+REF1'"),
+                incoming("UNB+UNOC:3+SENDER1:14+RCPT:14+240302:0000+REF2'UNZ+0+REF2'"),
+                incoming("not edifact"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 5, "{}", j.backend());
+        assert_eq!(r[0].duplicate_of, None);
+        assert_eq!(r[1].duplicate_of, Some(r[0].id));
+        assert_eq!(r[2].duplicate_of, Some(r[0].id));
+        assert_eq!(r[3].duplicate_of, None);
+        assert_eq!(r[4].duplicate_of, None);
+        // A later batch sees earlier keys too.
+        let again = j.receive(vec![incoming("not edifact")]).await.unwrap();
+        assert_eq!(again[0].duplicate_of, Some(r[4].id));
+
+        let m = j.get(r[0].id).await.unwrap();
+        assert_eq!(m.raw, IC1.as_bytes());
+        assert_eq!(m.state, State::Received);
+        assert_eq!(m.sender.as_deref(), Some("SENDER1"));
+        assert_eq!(m.interchange_ref.as_deref(), Some("REF1"));
+        assert_eq!(m.content_hash.len(), 64);
+        let d = j.get(r[1].id).await.unwrap();
+        assert_eq!(d.state, State::Duplicate);
+        assert_eq!(d.duplicate_of, Some(r[0].id));
+        let counts = j.counts().await.unwrap();
+        assert!(counts.contains(&("duplicate".into(), 3)), "{counts:?}");
+        assert!(counts.contains(&("received".into(), 3)), "{counts:?}");
+        j.close().await;
+    }
+}
+
+#[tokio::test]
+async fn claim_lease_apply_and_resume() {
+    for j in journals().await {
+        let r = j
+            .receive(vec![incoming("a"), incoming("b"), incoming("c")])
+            .await
+            .unwrap();
+        let first = j.claim("w1", 2, 60_000).await.unwrap();
+        assert_eq!(
+            first.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [r[0].id, r[1].id]
+        );
+        // Leased messages are not claimed twice.
+        let second = j.claim("w2", 10, 60_000).await.unwrap();
+        assert_eq!(second.iter().map(|m| m.id).collect::<Vec<_>>(), [r[2].id]);
+        assert!(j.claim("w3", 10, 60_000).await.unwrap().is_empty());
+
+        let mut ok = Update::new(r[0].id, State::Delivered, 1);
+        ok.canonical_json = Some("[{}]".into());
+        ok.business_keys = Some("PO1".into());
+        ok.events.push((State::Mapped, "1 document".into()));
+        ok.events.push((State::Delivered, "out".into()));
+        ok.deliveries.push(Delivery {
+            sink: "out".into(),
+            attempt: 1,
+            at: now_ms(),
+            outcome: "ok".into(),
+            detail: None,
+        });
+        let mut retry = Update::new(r[1].id, State::Failed, 1);
+        retry.error = Some("sink down".into());
+        retry.next_attempt_at = now_ms() + 3_600_000;
+        j.apply(&[ok, retry]).await.unwrap();
+
+        let m = j.get(r[0].id).await.unwrap();
+        assert_eq!(m.state, State::Delivered);
+        assert_eq!(m.business_keys.as_deref(), Some("PO1"));
+        assert_eq!(j.delivered_sinks(r[0].id).await.unwrap(), ["out"]);
+        let ev = j.events(r[0].id).await.unwrap();
+        assert_eq!(
+            ev.iter().map(|e| e.state.as_str()).collect::<Vec<_>>(),
+            ["received", "mapped", "delivered"]
+        );
+        // The failed one is not due yet; the third is still leased by w2,
+        // until a restart releases every lease.
+        assert!(j.claim("w4", 10, 60_000).await.unwrap().is_empty());
+        assert_eq!(j.release_all_leases().await.unwrap(), 1);
+        let resumed = j.claim("w5", 10, 60_000).await.unwrap();
+        assert_eq!(resumed.iter().map(|m| m.id).collect::<Vec<_>>(), [r[2].id]);
+
+        // Replay puts a final message back in the queue.
+        j.replay(r[0].id).await.unwrap();
+        assert!(j.delivered_sinks(r[0].id).await.unwrap().is_empty());
+        let m = j.get(r[0].id).await.unwrap();
+        assert_eq!(m.state, State::Received);
+        // Leased to the replayer, not to a worker.
+        assert!(j.claim("w6", 10, 60_000).await.unwrap().is_empty());
+        assert!(matches!(
+            j.replay(999_999).await,
+            Err(JournalError::NotFound(_))
+        ));
+
+        let listed = j.list(Some(State::Failed), 10).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].error.as_deref(), Some("sink down"));
+        assert!(listed[0].raw.is_empty());
+        assert_eq!(j.list(None, 2).await.unwrap().len(), 2);
+        j.close().await;
+    }
+}
+
+#[tokio::test]
+async fn purge_respects_retention() {
+    for j in journals().await {
+        let r = j.receive(vec![incoming("x"), incoming("x")]).await.unwrap();
+        let keep = crate::config::RetentionConfig::default();
+        assert_eq!(j.purge(&keep).await.unwrap(), 0);
+        // Nothing is old enough to go yet.
+        let short = crate::config::RetentionConfig {
+            duplicate_days: 1,
+            ..keep
+        };
+        assert_eq!(j.purge(&short).await.unwrap(), 0);
+        assert!(j.get(r[1].id).await.is_ok());
+        j.close().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_url_is_refused() {
+    assert!(matches!(
+        Journal::open("mysql://x", 1, None).await,
+        Err(JournalError::BadUrl(_))
+    ));
+}

@@ -1,0 +1,320 @@
+//! The daemon: sources → journal → workers (parse, map, price) → sinks.
+//!
+//! [`Daemon::open`] loads and checks the configuration, the mappings and the
+//! pricing terms, opens the journal and releases the leases a previous
+//! process left (single instance: whatever it held resumes now). [`Daemon::run`]
+//! starts the sources and the worker loop: claim a batch of due messages
+//! under a lease, process them on blocking threads ([`process::process`]),
+//! commit every outcome in one journal transaction. Shutdown is explicit:
+//! a `watch` channel turned to `true` stops intake; the batch in flight is
+//! finished and committed, anything else stays non-final in the journal and
+//! resumes at the next start. [`run_until_signal`] wires SIGTERM/SIGINT
+//! (stop, bounded by the grace period) and SIGHUP ([`Daemon::reload`]:
+//! configuration, mappings and terms swapped atomically; in-flight work
+//! keeps its snapshot).
+
+pub mod process;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError, SourceKind};
+use crate::journal::{Journal, JournalError, Message, State, Update};
+use crate::sources::DirectorySourceTask;
+
+pub use process::{process, Runtime};
+
+/// Why the daemon could not start or stopped on error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Journal(#[from] JournalError),
+    #[error("source {name}: {kind} sources are not available yet")]
+    UnsupportedSource { name: String, kind: &'static str },
+    #[error("signal handling: {0}")]
+    Signal(std::io::Error),
+}
+
+/// Counts of a run, per final state reached.
+#[derive(Debug, Default, Clone)]
+pub struct RunStats {
+    pub received: u64,
+    pub processed: u64,
+    pub by_state: BTreeMap<String, u64>,
+}
+
+/// A configured daemon, ready to run.
+#[derive(Debug)]
+pub struct Daemon {
+    config_path: PathBuf,
+    journal: Journal,
+    runtime: Arc<RwLock<Arc<Runtime>>>,
+    owner: String,
+}
+
+/// Loads and checks a configuration and everything it refers to.
+pub fn load_runtime(config_path: &Path) -> Result<Runtime, ConfigError> {
+    let config = Config::load(config_path)?;
+    let (registry, terms) = config.check_references(config_path)?;
+    Ok(Runtime::new(config, registry, Arc::new(terms)))
+}
+
+impl Daemon {
+    /// Loads the configuration and opens the journal.
+    pub async fn open(config_path: &Path) -> Result<Daemon, DaemonError> {
+        let runtime = load_runtime(config_path)?;
+        for s in &runtime.config.sources {
+            if !matches!(s.kind, SourceKind::Directory(_)) {
+                return Err(DaemonError::UnsupportedSource {
+                    name: s.name.clone(),
+                    kind: s.kind.name(),
+                });
+            }
+        }
+        let j = &runtime.config.journal;
+        let journal = Journal::open(&j.url, j.max_connections, j.schema.as_deref()).await?;
+        let released = journal.release_all_leases().await?;
+        if released > 0 {
+            tracing::info!("resuming {released} message(s) leased by a previous run");
+        }
+        Ok(Daemon {
+            config_path: config_path.to_path_buf(),
+            journal,
+            runtime: Arc::new(RwLock::new(Arc::new(runtime))),
+            owner: format!("comptoir-{}", std::process::id()),
+        })
+    }
+
+    /// The journal.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The runtime in force.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        match self.runtime.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Reloads configuration, mappings and pricing terms; on error the
+    /// current ones stay in force. Sources are not restarted (a change of
+    /// sources needs a restart).
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let fresh = Arc::new(load_runtime(&self.config_path)?);
+        match self.runtime.write() {
+            Ok(mut g) => *g = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    fn start_sources(&self, shutdown: &watch::Receiver<bool>, once: bool) -> Vec<JoinHandle<u64>> {
+        let rt = self.runtime();
+        let mut handles = Vec::new();
+        for s in &rt.config.sources {
+            if let SourceKind::Directory(d) = &s.kind {
+                let task = DirectorySourceTask {
+                    name: s.name.clone(),
+                    partner: s.partner.clone(),
+                    config: d.clone(),
+                    journal: self.journal.clone(),
+                };
+                let rx = shutdown.clone();
+                handles.push(tokio::spawn(async move { task.run(rx, once).await }));
+            }
+        }
+        handles
+    }
+
+    /// Runs until `shutdown` turns true (or, with `once`, until the sources
+    /// are drained and nothing is due). The batch in flight when shutdown is
+    /// requested is finished and committed.
+    pub async fn run(
+        &self,
+        mut shutdown: watch::Receiver<bool>,
+        once: bool,
+    ) -> Result<RunStats, DaemonError> {
+        let sources = self.start_sources(&shutdown, once);
+        let mut stats = RunStats::default();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let rt = self.runtime();
+            let d = &rt.config.daemon;
+            let lease_ms = (d.lease_secs * 1000) as i64;
+            let batch = match self
+                .journal
+                .claim(&self.owner, d.batch_size, lease_ms)
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!("journal claim failed: {e}");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                if once && sources.iter().all(|h| h.is_finished()) {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(d.idle_poll_ms)) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let updates = self.process_batch(rt, batch, workers).await;
+            if let Err(e) = self.journal.apply(&updates).await {
+                // The messages stay leased; they run again when the lease expires.
+                tracing::error!("journal commit failed, batch will be retried: {e}");
+                continue;
+            }
+            for u in &updates {
+                stats.processed += 1;
+                *stats.by_state.entry(u.state.to_string()).or_default() += 1;
+                log_update(u);
+            }
+        }
+        for h in sources {
+            if let Ok(n) = h.await {
+                stats.received += n;
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn process_batch(
+        &self,
+        rt: Arc<Runtime>,
+        batch: Vec<Message>,
+        workers: usize,
+    ) -> Vec<Update> {
+        let mut delivered = Vec::with_capacity(batch.len());
+        for m in &batch {
+            if m.attempts > 0 {
+                match self.journal.delivered_sinks(m.id).await {
+                    Ok(d) => delivered.push(d),
+                    Err(e) => {
+                        tracing::warn!(
+                            message_id = m.id,
+                            "cannot read deliveries, delivering to every sink again: {e}"
+                        );
+                        delivered.push(Vec::new());
+                    }
+                }
+            } else {
+                delivered.push(Vec::new());
+            }
+        }
+        let today = chrono::Local::now().date_naive();
+        let items: Vec<(Message, Vec<String>)> = batch.into_iter().zip(delivered).collect();
+        let chunk = items.len().div_ceil(workers.max(1)).max(1);
+        let mut chunks: Vec<Vec<(Message, Vec<String>)>> = Vec::new();
+        let mut it = items.into_iter().peekable();
+        while it.peek().is_some() {
+            chunks.push(it.by_ref().take(chunk).collect());
+        }
+        let mut handles = Vec::new();
+        for c in chunks {
+            let rt = Arc::clone(&rt);
+            let ids: Vec<(i64, i64)> = c.iter().map(|(m, _)| (m.id, m.attempts)).collect();
+            let h = tokio::task::spawn_blocking(move || {
+                c.iter()
+                    .map(|(m, d)| process(&rt, m, d, today))
+                    .collect::<Vec<Update>>()
+            });
+            handles.push((ids, h));
+        }
+        let mut out = Vec::new();
+        for (ids, h) in handles {
+            match h.await {
+                Ok(mut u) => out.append(&mut u),
+                Err(e) => {
+                    // A panic in processing: keep the messages, retry later.
+                    for (id, attempts) in ids {
+                        let mut u = Update::new(id, State::Failed, attempts + 1);
+                        u.error = Some(format!("internal error: {e}"));
+                        u.next_attempt_at = crate::journal::now_ms() + 60_000;
+                        u.events
+                            .push((State::Failed, format!("internal error: {e}")));
+                        out.push(u);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn log_update(u: &Update) {
+    let partner = u.partner.as_deref().unwrap_or("-");
+    let keys = u.business_keys.as_deref().unwrap_or("-");
+    match u.state {
+        State::Delivered => {
+            tracing::info!(message_id = u.id, partner, keys, state = %u.state, "processed")
+        }
+        _ => tracing::warn!(
+            message_id = u.id,
+            partner,
+            keys,
+            state = %u.state,
+            error = u.error.as_deref().unwrap_or(""),
+            "processed"
+        ),
+    }
+}
+
+/// Runs the daemon until SIGTERM/SIGINT (or, with `once`, until drained);
+/// SIGHUP reloads. After a stop signal, in-flight work gets
+/// `daemon.grace_period_secs` to finish; past that the process returns
+/// anyway and unfinished messages resume at the next start.
+pub async fn run_until_signal(daemon: Arc<Daemon>, once: bool) -> Result<RunStats, DaemonError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, rx) = watch::channel(false);
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let d = Arc::clone(&daemon);
+    let mut run = tokio::spawn(async move { d.run(rx, once).await });
+    loop {
+        tokio::select! {
+            r = &mut run => return flatten(r),
+            _ = term.recv() => { tracing::info!("SIGTERM: stopping intake"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: stopping intake"); break; }
+            _ = hup.recv() => match daemon.reload() {
+                Ok(()) => tracing::info!("SIGHUP: configuration, mappings and pricing reloaded"),
+                Err(e) => tracing::error!("SIGHUP: reload failed, keeping the current configuration:\n{e}"),
+            },
+        }
+    }
+    let _ = tx.send(true);
+    let grace = Duration::from_secs(daemon.runtime().config.daemon.grace_period_secs);
+    match tokio::time::timeout(grace, &mut run).await {
+        Ok(r) => flatten(r),
+        Err(_) => {
+            tracing::warn!("grace period over: unfinished messages will resume at the next start");
+            run.abort();
+            Ok(RunStats::default())
+        }
+    }
+}
+
+fn flatten(
+    r: Result<Result<RunStats, DaemonError>, tokio::task::JoinError>,
+) -> Result<RunStats, DaemonError> {
+    match r {
+        Ok(r) => r,
+        Err(e) => Err(DaemonError::Signal(std::io::Error::other(e.to_string()))),
+    }
+}

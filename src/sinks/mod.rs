@@ -1,0 +1,64 @@
+//! Sinks: where processed documents go (ERP connectors, files, queues).
+//!
+//! The pipeline builds one [`Payload`] per message and sink (the documents
+//! routed there) and calls [`Sink::deliver`]; each sink is retried on its
+//! own. A sink must be idempotent by message id: a message may be delivered
+//! again after a crash between the delivery and its journal commit.
+
+pub mod file;
+
+use crate::config::{SinkConfig, SinkKind};
+
+pub use file::FileSink;
+
+/// What one sink receives for one message.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub message_id: i64,
+    pub partner: Option<String>,
+    /// JSON array of canonical documents.
+    pub canonical_json: String,
+    /// JSON array of priced documents, when the route prices.
+    pub priced_json: Option<String>,
+}
+
+/// Why a delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Worth retrying (I/O, connection).
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying will not help (the message goes to `dead` at once).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// A configured sink.
+#[derive(Debug)]
+pub enum Sink {
+    File(FileSink),
+    /// Configured but not available in this build.
+    Unavailable {
+        kind: &'static str,
+    },
+}
+
+impl Sink {
+    /// Builds a sink from its configuration.
+    pub fn from_config(c: &SinkConfig) -> Sink {
+        match &c.kind {
+            SinkKind::File(f) => Sink::File(FileSink::new(f.path.clone(), f.fsync)),
+            SinkKind::Amqp(_) => Sink::Unavailable { kind: "amqp" },
+        }
+    }
+
+    /// Delivers one message (blocking I/O: call from a blocking context).
+    pub fn deliver(&self, p: &Payload) -> Result<(), SinkError> {
+        match self {
+            Sink::File(f) => f.deliver(p),
+            Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
+                "{kind} sinks are not available yet"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Directory source: polls a local directory and journals every complete
+//! file.
+//!
+//! Pickup is atomic from the writer's point of view: files with a temporary
+//! suffix (`.tmp`, `.part` …) and hidden files are ignored, and a file is
+//! taken only once its size is the same on two consecutive polls. Files are
+//! read and committed to the journal in batches (one transaction); only then
+//! are they moved to `archive/` (as `<message id>-<name>`). A file that
+//! cannot be read goes to `error/`. A crash between the commit and the move
+//! leaves the file in place: it is journaled again at the next start and
+//! recorded as a duplicate, never processed twice.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::DirectorySource;
+use crate::journal::{Incoming, Journal};
+
+/// A running directory source.
+#[derive(Debug)]
+pub struct DirectorySourceTask {
+    pub name: String,
+    pub partner: Option<String>,
+    pub config: DirectorySource,
+    pub journal: Journal,
+}
+
+fn sibling(path: &Path, name: &str) -> PathBuf {
+    match path.parent() {
+        Some(p) => p.join(name),
+        None => PathBuf::from(name),
+    }
+}
+
+/// Files of `dir` to consider, with their sizes, sorted by name.
+fn scan(dir: &Path, ignore: &[String]) -> std::io::Result<Vec<(PathBuf, u64)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') || ignore.iter().any(|s| name.ends_with(s.as_str())) {
+            continue;
+        }
+        let meta = match e.metadata() {
+            Ok(m) if m.is_file() => m,
+            _ => continue,
+        };
+        out.push((e.path(), meta.len()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+impl DirectorySourceTask {
+    /// The archive directory.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.config
+            .archive
+            .clone()
+            .unwrap_or_else(|| sibling(&self.config.path, "archive"))
+    }
+
+    /// The error directory.
+    pub fn error_dir(&self) -> PathBuf {
+        self.config
+            .error
+            .clone()
+            .unwrap_or_else(|| sibling(&self.config.path, "error"))
+    }
+
+    /// Polls until `shutdown` turns true; with `once`, returns as soon as a
+    /// poll finds the directory empty. Returns the number of files journaled.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>, once: bool) -> u64 {
+        let archive = self.archive_dir();
+        let error = self.error_dir();
+        for d in [&self.config.path, &archive, &error] {
+            if let Err(e) = std::fs::create_dir_all(d) {
+                tracing::error!(source = %self.name, dir = %d.display(), "cannot create directory: {e}");
+            }
+        }
+        let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
+        let mut sizes: HashMap<PathBuf, u64> = HashMap::new();
+        let mut total = 0u64;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let files = match scan(&self.config.path, &self.config.ignore_suffixes) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::error!(source = %self.name, "cannot list {}: {e}", self.config.path.display());
+                    Vec::new()
+                }
+            };
+            if once && files.is_empty() {
+                break;
+            }
+            let mut stable = Vec::new();
+            let mut next = HashMap::with_capacity(files.len());
+            for (p, size) in files {
+                if sizes.get(&p) == Some(&size) {
+                    stable.push(p);
+                } else {
+                    next.insert(p, size);
+                }
+            }
+            sizes = next;
+            for chunk in stable.chunks(self.config.batch_size.max(1)) {
+                if *shutdown.borrow() {
+                    break;
+                }
+                total += self.pickup(chunk, &archive, &error).await;
+            }
+            if !sizes.is_empty() || stable.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        total
+    }
+
+    /// Journals a batch of files, then moves them away.
+    async fn pickup(&self, files: &[PathBuf], archive: &Path, error: &Path) -> u64 {
+        let mut batch = Vec::with_capacity(files.len());
+        let mut paths = Vec::with_capacity(files.len());
+        for p in files {
+            match std::fs::read(p) {
+                Ok(raw) => {
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                    batch.push(Incoming {
+                        source: self.name.clone(),
+                        source_ref: name,
+                        partner: self.partner.clone(),
+                        raw,
+                    });
+                    paths.push(p.clone());
+                }
+                Err(e) => {
+                    tracing::error!(source = %self.name, file = %p.display(), "cannot read, moving to {}: {e}", error.display());
+                    if let Some(name) = p.file_name() {
+                        let _ = std::fs::rename(p, error.join(name));
+                    }
+                }
+            }
+        }
+        if batch.is_empty() {
+            return 0;
+        }
+        let received = match self.journal.receive(batch).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing committed: the files stay for the next poll.
+                tracing::error!(source = %self.name, "journal commit failed, will retry: {e}");
+                return 0;
+            }
+        };
+        for (p, r) in paths.iter().zip(&received) {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match r.duplicate_of {
+                Some(orig) => {
+                    tracing::info!(message_id = r.id, source = %self.name, file = %name, "duplicate of message {orig}")
+                }
+                None => {
+                    tracing::debug!(message_id = r.id, source = %self.name, file = %name, "received")
+                }
+            }
+            if let Err(e) = std::fs::rename(p, archive.join(format!("{}-{name}", r.id))) {
+                tracing::warn!(message_id = r.id, file = %p.display(), "journaled but cannot archive: {e}");
+            }
+        }
+        received.len() as u64
+    }
+}
