@@ -24,6 +24,9 @@ async fn journals() -> Vec<Journal> {
             let schema = unique("t");
             out.push(Journal::open(&pg, 2, Some(&schema)).await.unwrap());
         }
+        _ if std::env::var_os("COMPTOIR_REQUIRE_SERVICES").is_some() => {
+            panic!("COMPTOIR_TEST_POSTGRES is unset but COMPTOIR_REQUIRE_SERVICES is set")
+        }
         _ => eprintln!(
             "\n*** SKIPPED PostgreSQL journal tests: set COMPTOIR_TEST_POSTGRES \
              (e.g. postgres://postgres@127.0.0.1:5432/test) ***\n"
