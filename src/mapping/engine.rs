@@ -323,20 +323,28 @@ impl<'m> MessageMapper<'m> {
         match src {
             Source::Literal(s) => Some(Cow::Owned(s.clone())),
             Source::Path(p) => seg.text(p.element as usize, p.component as usize),
-            Source::Table(t, p) => {
-                let code = seg.text(p.element as usize, p.component as usize)?;
-                Some(Cow::Owned(self.lookup(*t, &code)?.into_owned()))
+            Source::Table(t, p) => Some(Cow::Owned(self.coded(seg, *t, *p)?.into_owned())),
+        }
+    }
+
+    /// The code at `p` looked up in `table`. Codes are short and ASCII:
+    /// the common case compares the raw bytes without decoding them.
+    fn coded(&self, seg: &Segment<'_>, table: usize, p: super::compile::Path) -> Option<Cow<'m, str>> {
+        let raw = seg.raw(p.element as usize, p.component as usize)?;
+        if raw.is_ascii() && !seg.has_release(raw) {
+            let t: &'m [(String, String)] = &self.mapping.tables[table];
+            if let Ok(i) = t.binary_search_by(|(k, _)| k.as_bytes().cmp(raw)) {
+                return Some(Cow::Borrowed(t[i].1.as_str()));
             }
         }
+        let code = seg.text(p.element as usize, p.component as usize)?;
+        self.lookup(table, &code)
     }
 
     fn kind(&self, seg: &Segment<'_>, kind: &'m Kind) -> Option<Cow<'m, str>> {
         match kind {
             Kind::Fixed(s) => Some(Cow::Borrowed(s.as_str())),
-            Kind::Table(t, p) => {
-                let code = seg.text(p.element as usize, p.component as usize)?;
-                self.lookup(*t, &code)
-            }
+            Kind::Table(t, p) => self.coded(seg, *t, *p),
         }
     }
 
