@@ -5,7 +5,9 @@
 //! own. A sink must be idempotent by message id: a message may be delivered
 //! again after a crash between the delivery and its journal commit.
 
+mod exec;
 pub mod file;
+pub mod odoo;
 
 use crate::config::{SinkConfig, SinkKind};
 
@@ -37,6 +39,7 @@ pub enum SinkError {
 #[derive(Debug)]
 pub enum Sink {
     File(FileSink),
+    Odoo(Box<odoo::OdooSink>),
     /// Configured but not available in this build.
     Unavailable {
         kind: &'static str,
@@ -49,6 +52,9 @@ impl Sink {
         match &c.kind {
             SinkKind::File(f) => Sink::File(FileSink::new(f.path.clone(), f.fsync)),
             SinkKind::Amqp(_) => Sink::Unavailable { kind: "amqp" },
+            SinkKind::Odoo(o) => Sink::Odoo(Box::new(odoo::OdooSink::new(&c.name, o))),
+            SinkKind::Sap(_) => Sink::Unavailable { kind: "sap" },
+            SinkKind::Webhook(_) => Sink::Unavailable { kind: "webhook" },
         }
     }
 
@@ -56,6 +62,7 @@ impl Sink {
     pub fn deliver(&self, p: &Payload) -> Result<(), SinkError> {
         match self {
             Sink::File(f) => f.deliver(p),
+            Sink::Odoo(o) => o.deliver(p).map(|_| ()),
             Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
                 "{kind} sinks are not available yet"
             ))),
