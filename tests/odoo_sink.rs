@@ -427,7 +427,8 @@ fn replacement_updates_the_draft_and_cancellation_cancels() {
     let mut cancel = order("PO-9");
     cancel.function = Some(MessageFunction::Cancellation);
     assert_eq!(
-        sink.deliver(&payload(&[cancel.clone()], None)).unwrap(),
+        sink.deliver(&payload(std::slice::from_ref(&cancel), None))
+            .unwrap(),
         vec![Outcome::Cancelled { id }]
     );
     assert_eq!(
@@ -497,7 +498,9 @@ fn supplier_invoice_becomes_a_draft_vendor_bill_once() {
                   {"seller_item_code": "XYZ", "description": "Freight", "quantity": {"value": "1"}, "net_unit_price": "12"}],
         "origin": {"format": "edifact"}})).unwrap();
     let sink = sink_with(&fake.url, "xmlrpc", 18, "");
-    let out = sink.deliver(&payload(&[inv.clone()], None)).unwrap();
+    let out = sink
+        .deliver(&payload(std::slice::from_ref(&inv), None))
+        .unwrap();
     let Outcome::Created {
         model: "account.move",
         id,
@@ -671,6 +674,7 @@ fn contract_xmlrpc_and_json2_create() {
             "/json/2/res.partner/search",
             "/json/2/sale.order/search_read",
             "/json/2/res.partner/search",
+            "/json/2/res.partner/search",
             "/json/2/product.product/search",
             "/json/2/uom.uom/search",
             "/json/2/product.product/search",
@@ -689,4 +693,136 @@ fn contract_xmlrpc_and_json2_create() {
         serde_json::from_str::<Value>(&confirm.body).unwrap(),
         json!({"ids": [oid]})
     );
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_comptoir");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn comptoir(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("COMPTOIR_E2E_ODOO_KEY", PASSWORD)
+        .output()
+        .unwrap()
+}
+
+/// EANCOM ORDERS in the daemon's inbox → exactly one confirmed sale order
+/// with the right partner, products, quantities, prices and discounts;
+/// replaying the message changes nothing.
+#[test]
+fn daemon_end_to_end_orders_to_odoo() {
+    let fake = FakeOdoo::start(18);
+    let (acme, products) = fake.seed_demo();
+    let d = std::env::temp_dir().join(format!("comptoir-odoo-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("inbox")).unwrap();
+    let cfg = d.join("comptoir.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[journal]
+url = "sqlite://{d}/var/comptoir.db"
+[paths]
+mappings = "{ROOT}/mappings"
+pricing = "{ROOT}/config/pricing"
+[daemon]
+idle_poll_ms = 20
+[[source]]
+name = "inbox"
+type = "directory"
+path = "{d}/inbox"
+poll_interval_ms = 20
+[[partner]]
+id = "acme"
+identifiers = ["5412345000013"]
+pricing_client = "ACME"
+[[route]]
+name = "orders"
+document_types = ["order"]
+price = true
+sinks = ["odoo"]
+[[sink]]
+name = "odoo"
+type = "odoo"
+url = "{url}"
+db = "odoo"
+login = "edi"
+password_env = "COMPTOIR_E2E_ODOO_KEY"
+protocol = "jsonrpc"
+version = 18
+units = {{ PCE = "Units" }}
+[retry]
+max_attempts = 2
+base_delay_ms = 1
+max_delay_ms = 1
+jitter = 0.0
+"#,
+            d = d.display(),
+            url = fake.url
+        ),
+    )
+    .unwrap();
+    std::fs::copy(
+        std::path::Path::new(ROOT).join("fixtures/edifact/orders_demo.edi"),
+        d.join("inbox/a.edi"),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let o = comptoir(&["run", "--once", "--config", c]);
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    assert!(o.status.success(), "{}", text(&o));
+    let o = comptoir(&["messages", "list", "--config", c]);
+    assert!(text(&o).contains("delivered"), "{}", text(&o));
+
+    let check = || {
+        let db = fake.lock();
+        let orders = db.all("sale.order");
+        assert_eq!(orders.len(), 1, "{orders:?}");
+        let so = &orders[0];
+        assert_eq!(so["state"], "sale");
+        assert_eq!(so["partner_id"], json!(acme));
+        assert_eq!(so["client_order_ref"], "PO-DEMO-0001");
+        assert_eq!(so["commitment_date"], "2026-03-10 00:00:00");
+        assert_eq!(db.all("stock.picking").len(), 1);
+        so["id"].as_i64().unwrap()
+    };
+    let id = check();
+    let today = chrono::Local::now().date_naive().to_string();
+    let winter = ("2026-11-01".to_string()..="2027-01-31".to_string()).contains(&today);
+    let units = fake.lock().all("uom.uom")[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        lines(&fake, id, "product_uom"),
+        vec![
+            (products[0], 24.0, 4.2, 14.5, units),
+            (
+                products[1],
+                12.0,
+                14.5,
+                if winter { 15.0 } else { 0.0 },
+                units
+            )
+        ]
+    );
+
+    let writes = |db: &fake_odoo::Db| {
+        db.calls
+            .iter()
+            .filter(|(_, m)| m != "search" && m != "search_read")
+            .count()
+    };
+    let before = writes(&fake.lock());
+    let o = comptoir(&["messages", "replay", "1", "--config", c]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("delivered"), "{}", text(&o));
+    assert_eq!(check(), id);
+    assert_eq!(writes(&fake.lock()), before);
+    let _ = std::fs::remove_dir_all(&d);
 }

@@ -36,12 +36,15 @@ pub enum Outcome {
     Skipped(String),
 }
 
+/// (model, field, value) of a cached lookup.
+type CacheKey = (String, String, String);
+
 /// The sink's state shared by deliveries: client, settings and caches.
 #[derive(Debug)]
 pub struct OdooOrders {
     pub client: OdooClient,
     cfg: OdooConfig,
-    cache: Mutex<HashMap<(String, String, String), (i64, Instant)>>,
+    cache: Mutex<HashMap<CacheKey, (i64, Instant)>>,
 }
 
 /// Odoo datetimes are naive UTC `YYYY-MM-DD HH:MM:SS`.
