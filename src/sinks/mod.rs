@@ -8,6 +8,7 @@
 mod exec;
 pub mod file;
 pub mod odoo;
+pub mod sap;
 
 use crate::config::{SinkConfig, SinkKind};
 
@@ -40,6 +41,7 @@ pub enum SinkError {
 pub enum Sink {
     File(FileSink),
     Odoo(Box<odoo::OdooSink>),
+    Sap(Box<sap::SapSink>),
     /// Configured but not available in this build.
     Unavailable {
         kind: &'static str,
@@ -53,7 +55,7 @@ impl Sink {
             SinkKind::File(f) => Sink::File(FileSink::new(f.path.clone(), f.fsync)),
             SinkKind::Amqp(_) => Sink::Unavailable { kind: "amqp" },
             SinkKind::Odoo(o) => Sink::Odoo(Box::new(odoo::OdooSink::new(&c.name, o))),
-            SinkKind::Sap(_) => Sink::Unavailable { kind: "sap" },
+            SinkKind::Sap(s) => Sink::Sap(Box::new(sap::SapSink::new(s))),
             SinkKind::Webhook(_) => Sink::Unavailable { kind: "webhook" },
         }
     }
@@ -63,6 +65,7 @@ impl Sink {
         match self {
             Sink::File(f) => f.deliver(p),
             Sink::Odoo(o) => o.deliver(p).map(|_| ()),
+            Sink::Sap(s) => s.deliver(p).map(|_| ()),
             Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
                 "{kind} sinks are not available yet"
             ))),
