@@ -9,6 +9,7 @@ mod exec;
 pub mod file;
 pub mod odoo;
 pub mod sap;
+pub mod webhook;
 
 use crate::config::{SinkConfig, SinkKind};
 
@@ -42,6 +43,7 @@ pub enum Sink {
     File(FileSink),
     Odoo(Box<odoo::OdooSink>),
     Sap(Box<sap::SapSink>),
+    Webhook(Box<webhook::WebhookSink>),
     /// Configured but not available in this build.
     Unavailable {
         kind: &'static str,
@@ -56,7 +58,7 @@ impl Sink {
             SinkKind::Amqp(_) => Sink::Unavailable { kind: "amqp" },
             SinkKind::Odoo(o) => Sink::Odoo(Box::new(odoo::OdooSink::new(&c.name, o))),
             SinkKind::Sap(s) => Sink::Sap(Box::new(sap::SapSink::new(s))),
-            SinkKind::Webhook(_) => Sink::Unavailable { kind: "webhook" },
+            SinkKind::Webhook(w) => Sink::Webhook(Box::new(webhook::WebhookSink::new(w))),
         }
     }
 
@@ -66,6 +68,7 @@ impl Sink {
             Sink::File(f) => f.deliver(p),
             Sink::Odoo(o) => o.deliver(p).map(|_| ()),
             Sink::Sap(s) => s.deliver(p).map(|_| ()),
+            Sink::Webhook(w) => w.deliver(p),
             Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
                 "{kind} sinks are not available yet"
             ))),
