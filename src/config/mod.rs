@@ -22,6 +22,9 @@ use crate::model::DocumentType;
 use crate::pricing::catalog::CheckPolicy;
 use crate::pricing::Terms;
 
+mod erp;
+pub use erp::{OdooPrices, OdooProtocol, OdooSink, SapMode, SapSink, WebhookSink};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -371,6 +374,9 @@ pub struct SinkConfig {
 pub enum SinkKind {
     File(FileSink),
     Amqp(AmqpSink),
+    Odoo(OdooSink),
+    Sap(SapSink),
+    Webhook(WebhookSink),
 }
 
 /// Writes canonical (and priced) JSON into a directory.
@@ -606,6 +612,11 @@ impl Config {
                     format!("sink[{i}].name"),
                     format!("duplicate sink name {:?}", s.name),
                 );
+            }
+            if let SinkKind::Odoo(o) = &s.kind {
+                for (field, message) in o.issues() {
+                    push(format!("sink[{i}].{field}"), message);
+                }
             }
         }
         let mut seen = HashSet::new();

@@ -5,7 +5,11 @@
 //! own. A sink must be idempotent by message id: a message may be delivered
 //! again after a crash between the delivery and its journal commit.
 
+mod exec;
 pub mod file;
+pub mod odoo;
+pub mod sap;
+pub mod webhook;
 
 use crate::config::{SinkConfig, SinkKind};
 
@@ -37,6 +41,9 @@ pub enum SinkError {
 #[derive(Debug)]
 pub enum Sink {
     File(FileSink),
+    Odoo(Box<odoo::OdooSink>),
+    Sap(Box<sap::SapSink>),
+    Webhook(Box<webhook::WebhookSink>),
     /// Configured but not available in this build.
     Unavailable {
         kind: &'static str,
@@ -49,6 +56,9 @@ impl Sink {
         match &c.kind {
             SinkKind::File(f) => Sink::File(FileSink::new(f.path.clone(), f.fsync)),
             SinkKind::Amqp(_) => Sink::Unavailable { kind: "amqp" },
+            SinkKind::Odoo(o) => Sink::Odoo(Box::new(odoo::OdooSink::new(&c.name, o))),
+            SinkKind::Sap(s) => Sink::Sap(Box::new(sap::SapSink::new(s))),
+            SinkKind::Webhook(w) => Sink::Webhook(Box::new(webhook::WebhookSink::new(w))),
         }
     }
 
@@ -56,6 +66,9 @@ impl Sink {
     pub fn deliver(&self, p: &Payload) -> Result<(), SinkError> {
         match self {
             Sink::File(f) => f.deliver(p),
+            Sink::Odoo(o) => o.deliver(p).map(|_| ()),
+            Sink::Sap(s) => s.deliver(p).map(|_| ()),
+            Sink::Webhook(w) => w.deliver(p),
             Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
                 "{kind} sinks are not available yet"
             ))),
