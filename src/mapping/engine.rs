@@ -329,7 +329,12 @@ impl<'m> MessageMapper<'m> {
 
     /// The code at `p` looked up in `table`. Codes are short and ASCII:
     /// the common case compares the raw bytes without decoding them.
-    fn coded(&self, seg: &Segment<'_>, table: usize, p: super::compile::Path) -> Option<Cow<'m, str>> {
+    fn coded(
+        &self,
+        seg: &Segment<'_>,
+        table: usize,
+        p: super::compile::Path,
+    ) -> Option<Cow<'m, str>> {
         let raw = seg.raw(p.element as usize, p.component as usize)?;
         if raw.is_ascii() && !seg.has_release(raw) {
             let t: &'m [(String, String)] = &self.mapping.tables[table];

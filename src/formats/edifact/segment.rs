@@ -200,7 +200,8 @@ impl<'a> Segment<'a> {
     /// True when `raw` (a value of this segment) contains the release
     /// character, i.e. needs unescaping.
     pub fn has_release(&self, raw: &[u8]) -> bool {
-        self.release.is_some_and(|r| memchr::memchr(r, raw).is_some())
+        self.release
+            .is_some_and(|r| memchr::memchr(r, raw).is_some())
     }
 
     /// The character repertoire values are decoded with.
