@@ -343,8 +343,7 @@ impl SftpSourceTask {
                     if once {
                         break;
                     }
-                    let jitter =
-                        (crate::journal::now_ms().unsigned_abs() % (backoff / 5 + 1)) as u64;
+                    let jitter = crate::journal::now_ms().unsigned_abs() % (backoff / 5 + 1);
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(backoff + jitter)) => {}
                         _ = shutdown.changed() => {}
