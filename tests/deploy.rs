@@ -200,8 +200,8 @@ fn dockerfile_is_multi_stage_non_root_with_healthcheck() {
     assert!(d.contains("COPY --from=build"));
     let user = d
         .lines()
-        .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
         .expect("USER");
     assert!(
         !user.starts_with("root") && !user.starts_with('0'),
