@@ -252,7 +252,9 @@ async fn file_leases_are_exclusive_renewed_released_and_taken_over() {
 #[tokio::test]
 async fn release_own_leases_leaves_other_instances_alone() {
     for j in journals().await {
-        j.receive(vec![incoming("m1"), incoming("m2")]).await.unwrap();
+        j.receive(vec![incoming("m1"), incoming("m2")])
+            .await
+            .unwrap();
         assert_eq!(j.claim("one", 1, 60_000).await.unwrap().len(), 1);
         assert_eq!(j.claim("two", 1, 60_000).await.unwrap().len(), 1);
         j.claim_files("src", &[key("f", 1)], "one", 60_000)
