@@ -436,6 +436,12 @@ async fn server_restart_reconnects_and_continues() {
     };
     std::fs::write(sshd.inbox().join("one.edi"), b"ONE").unwrap();
     wait_for(1).await;
+    // The archive move follows the commit: wait for it too.
+    let t = Instant::now();
+    while !names(&sshd.inbox()).is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(10), "one.edi not archived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     sshd.stop();
     std::fs::write(sshd.inbox().join("two.edi"), b"TWO").unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -459,4 +465,78 @@ async fn server_restart_reconnects_and_continues() {
             ("two.edi".to_string(), b"TWO".to_vec())
         ]
     );
+}
+
+#[test]
+fn daemon_run_once_delivers_an_order_from_sftp() {
+    if !enabled() {
+        return;
+    }
+    let sshd = Sshd::new("daemon");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let demo = std::fs::read(Path::new(root).join("fixtures/edifact/orders_demo.edi")).unwrap();
+    std::fs::write(sshd.inbox().join("order.edi"), demo).unwrap();
+    let s = sshd.source();
+    let cfg = sshd.dir.join("comptoir.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[journal]
+url = "sqlite://{d}/var/comptoir.db"
+[paths]
+mappings = "{root}/mappings"
+pricing = "{root}/config/pricing"
+[daemon]
+idle_poll_ms = 20
+[[source]]
+name = "partner-sftp"
+type = "sftp"
+host = "127.0.0.1"
+port = {port}
+user = "{user}"
+key_file = "{d}/user_ed25519"
+host_keys = ["{fp}"]
+path = "{inbox}"
+pattern = "*.edi"
+archive = "{archive}"
+poll_interval_ms = 50
+[[partner]]
+id = "acme"
+identifiers = ["5412345000013"]
+pricing_client = "ACME"
+[[route]]
+name = "orders"
+price = true
+sinks = ["outbox"]
+[[sink]]
+name = "outbox"
+type = "file"
+path = "{d}/outbox"
+fsync = false
+"#,
+            d = sshd.dir.display(),
+            port = s.port,
+            user = s.user,
+            fp = sshd.host_fp,
+            inbox = s.path,
+            archive = sshd.archive().display(),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_comptoir"))
+        .args(["run", "--once", "--config"])
+        .arg(&cfg)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(names(&sshd.inbox()).is_empty());
+    assert_eq!(names(&sshd.archive()), vec!["1-order.edi"]);
+    let priced = std::fs::read_to_string(sshd.dir.join("outbox/1.priced.json")).unwrap();
+    assert!(priced.contains("PO-DEMO-0001"), "{priced}");
 }
