@@ -15,7 +15,7 @@ pub struct Args {
     /// Daemon configuration file.
     #[arg(long, short, env = "COMPTOIR_CONFIG")]
     pub config: PathBuf,
-    /// Process what the directory sources hold, then exit.
+    /// Process what the directory and SFTP sources hold, then exit.
     #[arg(long)]
     pub once: bool,
 }

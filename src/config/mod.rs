@@ -62,6 +62,10 @@ pub struct JournalConfig {
     /// PostgreSQL schema holding the tables (created when missing).
     #[serde(default)]
     pub schema: Option<String>,
+    /// Name of an environment variable holding the URL (credentials stay
+    /// out of the file); when set it replaces `url` at load.
+    #[serde(default)]
+    pub url_env: Option<String>,
 }
 
 fn default_journal_url() -> String {
@@ -77,6 +81,7 @@ impl Default for JournalConfig {
             url: default_journal_url(),
             max_connections: default_max_connections(),
             schema: None,
+            url_env: None,
         }
     }
 }
@@ -123,6 +128,19 @@ pub struct DaemonConfig {
     /// How long a claimed message stays leased to this process.
     #[serde(default = "default_lease")]
     pub lease_secs: u64,
+    /// This instance's id, owner of its leases in the journal (several
+    /// daemons may share one PostgreSQL journal). The `COMPTOIR_INSTANCE_ID`
+    /// environment variable overrides it; when both are absent an id is
+    /// generated once and kept in `instance_id_file`.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// Where a generated instance id is persisted.
+    #[serde(default = "default_instance_id_file")]
+    pub instance_id_file: PathBuf,
+}
+
+fn default_instance_id_file() -> PathBuf {
+    "var/instance-id".into()
 }
 
 fn default_batch_size() -> u32 {
@@ -145,6 +163,8 @@ impl Default for DaemonConfig {
             idle_poll_ms: default_idle_ms(),
             grace_period_secs: default_grace(),
             lease_secs: default_lease(),
+            instance_id: None,
+            instance_id_file: default_instance_id_file(),
         }
     }
 }
@@ -235,7 +255,7 @@ fn default_prefetch() -> u16 {
     64
 }
 
-/// An SFTP folder (not implemented yet: accepted by `check`, refused by `run`).
+/// An SFTP folder polled for files (see [`crate::sources::sftp`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SftpSource {
@@ -243,11 +263,62 @@ pub struct SftpSource {
     #[serde(default = "default_sftp_port")]
     pub port: u16,
     pub user: String,
+    /// Private key file (OpenSSH or PKCS#8 format).
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// Name of the environment variable holding the key's passphrase.
+    #[serde(default)]
+    pub key_passphrase_env: Option<String>,
+    /// Name of the environment variable holding the password (password
+    /// authentication, tried after the key when both are set).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Pinned server host key fingerprints, as `ssh-keygen -lf` prints them
+    /// (`SHA256:…`). The connection is refused when the server's key is not
+    /// one of them. Required: there is no trust on first use.
+    #[serde(default)]
+    pub host_keys: Vec<String>,
+    /// Remote directory polled.
     pub path: String,
+    /// Glob on file names (`*` and `?`), e.g. `*.edi`.
+    #[serde(default = "default_pattern")]
+    pub pattern: String,
+    /// Remote directory journaled files are moved to (as `<message id>-<name>`);
+    /// when absent they are deleted.
+    #[serde(default)]
+    pub archive: Option<String>,
+    /// File name suffixes of files still being uploaded (ignored).
+    #[serde(default = "default_temp_suffixes")]
+    pub ignore_suffixes: Vec<String>,
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+    /// Files journaled per transaction.
+    #[serde(default = "default_sftp_batch")]
+    pub batch_size: usize,
+    /// Connect / request timeout.
+    #[serde(default = "default_sftp_timeout")]
+    pub timeout_secs: u64,
+    /// First reconnection delay; doubles up to `reconnect_max_ms`.
+    #[serde(default = "default_reconnect_base")]
+    pub reconnect_base_ms: u64,
+    #[serde(default = "default_reconnect_max")]
+    pub reconnect_max_ms: u64,
+}
+
+fn default_pattern() -> String {
+    "*".into()
+}
+fn default_sftp_batch() -> usize {
+    64
+}
+fn default_sftp_timeout() -> u64 {
+    30
+}
+fn default_reconnect_base() -> u64 {
+    500
+}
+fn default_reconnect_max() -> u64 {
+    60_000
 }
 
 fn default_sftp_port() -> u16 {
@@ -518,13 +589,24 @@ impl Config {
             }])
         };
         let text = std::fs::read_to_string(path).map_err(|e| issue("", e.to_string()))?;
-        let config = Config::parse(&text).map_err(|e| {
+        let mut config = Config::parse(&text).map_err(|e| {
             let field = e
                 .span()
                 .map(|s| location(&text, s.start))
                 .unwrap_or_default();
             issue(&field, e.message().to_string())
         })?;
+        if let Some(var) = &config.journal.url_env {
+            match std::env::var(var) {
+                Ok(url) if !url.is_empty() => config.journal.url = url,
+                _ => {
+                    return Err(issue(
+                        "journal.url_env",
+                        format!("environment variable {var} is not set"),
+                    ))
+                }
+            }
+        }
         let issues = config.validate(path);
         if issues.is_empty() {
             Ok(config)
@@ -569,6 +651,30 @@ impl Config {
                     format!("source[{i}].name"),
                     format!("duplicate source name {:?}", s.name),
                 );
+            }
+            if let SourceKind::Sftp(f) = &s.kind {
+                if f.host_keys.is_empty() {
+                    push(
+                        format!("source[{i}].host_keys"),
+                        "an SFTP source needs the server's pinned host key fingerprint(s) \
+                         (`ssh-keygen -lf <host key>.pub`: SHA256:…)"
+                            .into(),
+                    );
+                }
+                for k in &f.host_keys {
+                    if !k.starts_with("SHA256:") {
+                        push(
+                            format!("source[{i}].host_keys"),
+                            format!("{k:?}: expected a SHA256:… fingerprint"),
+                        );
+                    }
+                }
+                if f.key_file.is_none() && f.password_env.is_none() {
+                    push(
+                        format!("source[{i}]"),
+                        "an SFTP source needs key_file or password_env".into(),
+                    );
+                }
             }
             if let Some(p) = &s.partner {
                 if !partner_ids.contains(p.as_str()) {

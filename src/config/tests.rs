@@ -156,3 +156,51 @@ fn retry_delays_grow_and_cap() {
     assert_eq!(j.delay_ms(1, 0.0), 50);
     assert!(j.delay_ms(1, 0.999) <= 150);
 }
+
+#[test]
+fn sftp_source_needs_pinned_host_keys_and_auth() {
+    let base =
+        "[[source]]\nname = \"s\"\ntype = \"sftp\"\nhost = \"h\"\nuser = \"u\"\npath = \"/out\"\n";
+    let c = Config::parse(base).unwrap();
+    let issues = c.validate(Path::new("c.toml"));
+    let text: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+    assert!(text.iter().any(|t| t.contains("host_keys")), "{text:?}");
+    assert!(
+        text.iter().any(|t| t.contains("key_file or password_env")),
+        "{text:?}"
+    );
+    let ok = format!(
+        "{base}key_file = \"k\"\nhost_keys = [\"SHA256:abc\"]\npattern = \"*.edi\"\narchive = \"/out/archive\"\n"
+    );
+    let c = Config::parse(&ok).unwrap();
+    assert!(c.validate(Path::new("c.toml")).is_empty());
+    let SourceKind::Sftp(s) = &c.sources[0].kind else {
+        panic!("sftp expected")
+    };
+    assert_eq!(
+        (s.port, s.poll_interval_ms, s.pattern.as_str()),
+        (22, 500, "*.edi")
+    );
+    let bad = ok.replace("SHA256:abc", "MD5:aa:bb");
+    let issues = Config::parse(&bad).unwrap().validate(Path::new("c.toml"));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+}
+
+#[test]
+fn journal_url_from_environment() {
+    let dir = std::env::temp_dir().join(format!("comptoir-cfg-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("env.toml");
+    std::fs::write(
+        &p,
+        "[journal]\nurl_env = \"COMPTOIR_TEST_UNSET_JOURNAL_URL_VAR\"\n",
+    )
+    .unwrap();
+    let e = Config::load(&p).unwrap_err().to_string();
+    assert!(e.contains("COMPTOIR_TEST_UNSET_JOURNAL_URL_VAR"), "{e}");
+    // PATH is always set; its value is not a journal URL, so validation
+    // reports the URL that was read from the variable.
+    std::fs::write(&p, "[journal]\nurl_env = \"PATH\"\n").unwrap();
+    let e = Config::load(&p).unwrap_err().to_string();
+    assert!(e.contains("journal.url"), "{e}");
+}

@@ -73,6 +73,16 @@ pub struct Incoming {
     pub raw: Vec<u8>,
 }
 
+/// A file of a source, as leased by [`Journal::claim_files`]: name, size
+/// and modification time (seconds), so a file replaced under the same name
+/// is a new file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileKey {
+    pub name: String,
+    pub size: i64,
+    pub mtime: i64,
+}
+
 /// What [`Journal::receive`] recorded for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
@@ -229,10 +239,22 @@ const FULL_COLUMNS: &str = "id, received_at, source, source_ref, partner, format
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);
 
-const SQLITE_MIGRATIONS: Embedded =
-    Embedded(&[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))]);
-const POSTGRES_MIGRATIONS: Embedded =
-    Embedded(&[(1, "init", include_str!("migrations/postgres/0001_init.sql"))]);
+const SQLITE_MIGRATIONS: Embedded = Embedded(&[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (
+        3,
+        "file_leases",
+        include_str!("migrations/sqlite/0003_file_leases.sql"),
+    ),
+]);
+const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (
+        3,
+        "file_leases",
+        include_str!("migrations/postgres/0003_file_leases.sql"),
+    ),
+]);
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -478,6 +500,118 @@ impl Journal {
             .await?;
             Ok(r.rows_affected())
         })
+    }
+
+    /// Clears the leases held by `owner` (this instance's previous run):
+    /// its claimed messages resume now, its file leases are dropped. Leases
+    /// of other instances are left alone (they expire on their own).
+    /// Returns how many message leases were cleared.
+    pub async fn release_own_leases(&self, owner: &str) -> Result<u64, JournalError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let r = sqlx::query(
+                "UPDATE messages SET lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE lease_owner = $1",
+            )
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM file_leases WHERE owner = $1")
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(r.rows_affected())
+        })
+    }
+
+    /// Tries to lease files of a source to `owner` for `lease_ms`, in one
+    /// transaction. A file is taken when nobody holds it, when its lease
+    /// expired, or when `owner` already holds it. Returns, per file, whether
+    /// `owner` now holds it.
+    pub async fn claim_files(
+        &self,
+        source: &str,
+        files: &[FileKey],
+        owner: &str,
+        lease_ms: i64,
+    ) -> Result<Vec<bool>, JournalError> {
+        let now = now_ms();
+        let mut out = Vec::with_capacity(files.len());
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for f in files {
+                let r = sqlx::query(
+                    "INSERT INTO file_leases (source, name, size, mtime, owner, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (source, name, size, mtime) DO UPDATE \
+                     SET owner = excluded.owner, expires_at = excluded.expires_at \
+                     WHERE file_leases.expires_at < $7 OR file_leases.owner = excluded.owner",
+                )
+                .bind(source)
+                .bind(&f.name)
+                .bind(f.size)
+                .bind(f.mtime)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                out.push(r.rows_affected() > 0);
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Extends every file lease `owner` holds on `source` (work in progress).
+    pub async fn renew_files(
+        &self,
+        source: &str,
+        owner: &str,
+        lease_ms: i64,
+    ) -> Result<u64, JournalError> {
+        with_pool!(self, p => {
+            let r = sqlx::query(
+                "UPDATE file_leases SET expires_at = $3 WHERE source = $1 AND owner = $2",
+            )
+            .bind(source)
+            .bind(owner)
+            .bind(now_ms() + lease_ms)
+            .execute(p)
+            .await?;
+            Ok(r.rows_affected())
+        })
+    }
+
+    /// Drops `owner`'s leases on these files (done with them).
+    pub async fn release_files(
+        &self,
+        source: &str,
+        files: &[FileKey],
+        owner: &str,
+    ) -> Result<(), JournalError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for f in files {
+                sqlx::query(
+                    "DELETE FROM file_leases WHERE source = $1 AND name = $2 AND size = $3 \
+                     AND mtime = $4 AND owner = $5",
+                )
+                .bind(source)
+                .bind(&f.name)
+                .bind(f.size)
+                .bind(f.mtime)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Applies processing outcomes in one transaction and releases their

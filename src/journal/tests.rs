@@ -181,3 +181,98 @@ async fn bad_url_is_refused() {
         Err(JournalError::BadUrl(_))
     ));
 }
+
+fn key(name: &str, size: i64) -> FileKey {
+    FileKey {
+        name: name.into(),
+        size,
+        mtime: 1_700_000_000,
+    }
+}
+
+#[tokio::test]
+async fn file_leases_are_exclusive_renewed_released_and_taken_over() {
+    for j in journals().await {
+        let (a, b) = (key("a.edi", 10), key("b.edi", 20));
+        let files = vec![a.clone(), b.clone()];
+        assert_eq!(
+            j.claim_files("src", &files, "one", 60_000).await.unwrap(),
+            vec![true, true]
+        );
+        // Held: another instance cannot take them; the holder can again.
+        assert_eq!(
+            j.claim_files("src", &files, "two", 60_000).await.unwrap(),
+            vec![false, false]
+        );
+        assert_eq!(
+            j.claim_files("src", &files[..1], "one", 60_000)
+                .await
+                .unwrap(),
+            vec![true]
+        );
+        // Same name, new size: a different file.
+        assert_eq!(
+            j.claim_files("src", &[key("a.edi", 11)], "two", 60_000)
+                .await
+                .unwrap(),
+            vec![true]
+        );
+        // Another source: independent.
+        assert_eq!(
+            j.claim_files("other", &files[..1], "two", 60_000)
+                .await
+                .unwrap(),
+            vec![true]
+        );
+        assert_eq!(j.renew_files("src", "one", 60_000).await.unwrap(), 2);
+        j.release_files("src", &files[..1], "one").await.unwrap();
+        // Releasing someone else's lease does nothing.
+        j.release_files("src", &files[1..], "two").await.unwrap();
+        assert_eq!(
+            j.claim_files("src", &files, "two", 60_000).await.unwrap(),
+            vec![true, false]
+        );
+        // Expired leases are taken over.
+        assert_eq!(
+            j.claim_files("src", &[key("c.edi", 1)], "one", -1)
+                .await
+                .unwrap(),
+            vec![true]
+        );
+        assert_eq!(
+            j.claim_files("src", &[key("c.edi", 1)], "two", 60_000)
+                .await
+                .unwrap(),
+            vec![true]
+        );
+        j.close().await;
+    }
+}
+
+#[tokio::test]
+async fn release_own_leases_leaves_other_instances_alone() {
+    for j in journals().await {
+        j.receive(vec![incoming("m1"), incoming("m2")])
+            .await
+            .unwrap();
+        assert_eq!(j.claim("one", 1, 60_000).await.unwrap().len(), 1);
+        assert_eq!(j.claim("two", 1, 60_000).await.unwrap().len(), 1);
+        j.claim_files("src", &[key("f", 1)], "one", 60_000)
+            .await
+            .unwrap();
+        j.claim_files("src", &[key("g", 1)], "two", 60_000)
+            .await
+            .unwrap();
+        assert_eq!(j.release_own_leases("one").await.unwrap(), 1);
+        // One's message is claimable again; two's is still held.
+        let again = j.claim("three", 10, 60_000).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(
+            j.claim_files("src", &[key("f", 1), key("g", 1)], "three", 60_000)
+                .await
+                .unwrap(),
+            vec![true, false]
+        );
+        j.close().await;
+    }
+}

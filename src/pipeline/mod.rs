@@ -1,8 +1,9 @@
 //! The daemon: sources → journal → workers (parse, map, price) → sinks.
 //!
 //! [`Daemon::open`] loads and checks the configuration, the mappings and the
-//! pricing terms, opens the journal and releases the leases a previous
-//! process left (single instance: whatever it held resumes now). [`Daemon::run`]
+//! pricing terms, opens the journal and releases the leases this instance's
+//! previous run left (by instance id, see [`instance_id`]; other instances
+//! sharing the journal keep theirs, which expire on their own). [`Daemon::run`]
 //! starts the sources and the worker loop: claim a batch of due messages
 //! under a lease, process them on blocking threads ([`process::process`]),
 //! commit every outcome in one journal transaction. Shutdown is explicit:
@@ -25,7 +26,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, SourceKind};
 use crate::journal::{Journal, JournalError, Message, State, Update};
-use crate::sources::DirectorySourceTask;
+use crate::sources::{DirectorySourceTask, SftpSourceTask};
 
 pub use process::{process, Runtime};
 
@@ -40,6 +41,11 @@ pub enum DaemonError {
     UnsupportedSource { name: String, kind: &'static str },
     #[error("signal handling: {0}")]
     Signal(std::io::Error),
+    #[error("instance id file {path}: {error}")]
+    InstanceId {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 /// Counts of a run, per final state reached.
@@ -71,7 +77,7 @@ impl Daemon {
     pub async fn open(config_path: &Path) -> Result<Daemon, DaemonError> {
         let runtime = load_runtime(config_path)?;
         for s in &runtime.config.sources {
-            if !matches!(s.kind, SourceKind::Directory(_)) {
+            if !matches!(s.kind, SourceKind::Directory(_) | SourceKind::Sftp(_)) {
                 return Err(DaemonError::UnsupportedSource {
                     name: s.name.clone(),
                     kind: s.kind.name(),
@@ -80,16 +86,31 @@ impl Daemon {
         }
         let j = &runtime.config.journal;
         let journal = Journal::open(&j.url, j.max_connections, j.schema.as_deref()).await?;
-        let released = journal.release_all_leases().await?;
+        let owner = if journal.backend() == "sqlite"
+            && runtime.config.daemon.instance_id.is_none()
+            && std::env::var_os("COMPTOIR_INSTANCE_ID").is_none()
+        {
+            // A SQLite journal is a local file with one daemon on it:
+            // whatever a previous run held is ours.
+            "local".to_string()
+        } else {
+            instance_id(&runtime.config.daemon)?
+        };
+        let released = journal.release_own_leases(&owner).await?;
         if released > 0 {
-            tracing::info!("resuming {released} message(s) leased by a previous run");
+            tracing::info!("resuming {released} message(s) leased by a previous run of {owner}");
         }
         Ok(Daemon {
             config_path: config_path.to_path_buf(),
             journal,
             runtime: Arc::new(RwLock::new(Arc::new(runtime))),
-            owner: format!("comptoir-{}", std::process::id()),
+            owner,
         })
+    }
+
+    /// This instance's id (owner of its leases).
+    pub fn instance(&self) -> &str {
+        &self.owner
     }
 
     /// The journal.
@@ -119,17 +140,34 @@ impl Daemon {
 
     fn start_sources(&self, shutdown: &watch::Receiver<bool>, once: bool) -> Vec<JoinHandle<u64>> {
         let rt = self.runtime();
+        let lease_ms = (rt.config.daemon.lease_secs.max(1) * 1000) as i64;
         let mut handles = Vec::new();
         for s in &rt.config.sources {
-            if let SourceKind::Directory(d) = &s.kind {
-                let task = DirectorySourceTask {
-                    name: s.name.clone(),
-                    partner: s.partner.clone(),
-                    config: d.clone(),
-                    journal: self.journal.clone(),
-                };
-                let rx = shutdown.clone();
-                handles.push(tokio::spawn(async move { task.run(rx, once).await }));
+            let rx = shutdown.clone();
+            match &s.kind {
+                SourceKind::Directory(d) => {
+                    let task = DirectorySourceTask {
+                        name: s.name.clone(),
+                        partner: s.partner.clone(),
+                        config: d.clone(),
+                        journal: self.journal.clone(),
+                        owner: self.owner.clone(),
+                        lease_ms,
+                    };
+                    handles.push(tokio::spawn(async move { task.run(rx, once).await }));
+                }
+                SourceKind::Sftp(f) => {
+                    let task = SftpSourceTask {
+                        name: s.name.clone(),
+                        partner: s.partner.clone(),
+                        config: f.clone(),
+                        journal: self.journal.clone(),
+                        owner: self.owner.clone(),
+                        lease_ms,
+                    };
+                    handles.push(tokio::spawn(async move { task.run(rx, once).await }));
+                }
+                _ => {}
             }
         }
         handles
@@ -255,6 +293,56 @@ impl Daemon {
         }
         out
     }
+}
+
+/// This instance's id: `COMPTOIR_INSTANCE_ID`, else `daemon.instance_id`,
+/// else the id kept in `daemon.instance_id_file` (generated and written
+/// there the first time).
+pub fn instance_id(d: &crate::config::DaemonConfig) -> Result<String, DaemonError> {
+    if let Ok(v) = std::env::var("COMPTOIR_INSTANCE_ID") {
+        if !v.trim().is_empty() {
+            return Ok(v.trim().to_string());
+        }
+    }
+    if let Some(v) = &d.instance_id {
+        return Ok(v.clone());
+    }
+    let path = &d.instance_id_file;
+    let err = |error| DaemonError::InstanceId {
+        path: path.clone(),
+        error,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    use sha2::Digest;
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "comptoir".into());
+    let seed = format!(
+        "{host}/{}/{}/{:?}",
+        std::process::id(),
+        crate::journal::now_ms(),
+        std::time::Instant::now()
+    );
+    let digest = sha2::Sha256::digest(seed.as_bytes());
+    let suffix: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let id = format!("{host}-{suffix}");
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{id}\n")).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)?;
+    Ok(id)
 }
 
 fn log_update(u: &Update) {

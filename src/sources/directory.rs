@@ -9,6 +9,11 @@
 //! cannot be read goes to `error/`. A crash between the commit and the move
 //! leaves the file in place: it is journaled again at the next start and
 //! recorded as a duplicate, never processed twice.
+//!
+//! Several daemon instances may poll the same directory (shared volume, one
+//! PostgreSQL journal): each file is leased in the journal
+//! ([`Journal::claim_files`], keyed by name, size and mtime) before it is
+//! read, so exactly one instance takes it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::DirectorySource;
-use crate::journal::{Incoming, Journal};
+use crate::journal::{FileKey, Incoming, Journal};
 
 /// A running directory source.
 #[derive(Debug)]
@@ -26,6 +31,25 @@ pub struct DirectorySourceTask {
     pub partner: Option<String>,
     pub config: DirectorySource,
     pub journal: Journal,
+    /// Instance id: owner of the file leases.
+    pub owner: String,
+    /// How long a file lease lasts.
+    pub lease_ms: i64,
+}
+
+/// The lease key of a local file (None when it vanished).
+fn file_key(p: &Path) -> Option<FileKey> {
+    let meta = std::fs::metadata(p).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs() as i64);
+    Some(FileKey {
+        name: p.file_name()?.to_string_lossy().into_owned(),
+        size: meta.len() as i64,
+        mtime,
+    })
 }
 
 fn sibling(path: &Path, name: &str) -> PathBuf {
@@ -127,9 +151,30 @@ impl DirectorySourceTask {
 
     /// Journals a batch of files, then moves them away.
     async fn pickup(&self, files: &[PathBuf], archive: &Path, error: &Path) -> u64 {
+        let keyed: Vec<(PathBuf, FileKey)> = files
+            .iter()
+            .filter_map(|p| file_key(p).map(|k| (p.clone(), k)))
+            .collect();
+        let keys: Vec<FileKey> = keyed.iter().map(|(_, k)| k.clone()).collect();
+        let claimed = match self
+            .journal
+            .claim_files(&self.name, &keys, &self.owner, self.lease_ms)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(source = %self.name, "cannot lease files, will retry: {e}");
+                return 0;
+            }
+        };
+        let mut leased = Vec::with_capacity(keys.len());
         let mut batch = Vec::with_capacity(files.len());
         let mut paths = Vec::with_capacity(files.len());
-        for p in files {
+        for ((p, key), ok) in keyed.iter().zip(claimed) {
+            if !ok {
+                continue; // another instance has it
+            }
+            leased.push(key.clone());
             match std::fs::read(p) {
                 Ok(raw) => {
                     let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -141,6 +186,9 @@ impl DirectorySourceTask {
                     });
                     paths.push(p.clone());
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // Taken (and archived) by another instance meanwhile.
+                }
                 Err(e) => {
                     tracing::error!(source = %self.name, file = %p.display(), "cannot read, moving to {}: {e}", error.display());
                     if let Some(name) = p.file_name() {
@@ -149,7 +197,17 @@ impl DirectorySourceTask {
                 }
             }
         }
+        let release = |leased: Vec<FileKey>| async move {
+            if let Err(e) = self
+                .journal
+                .release_files(&self.name, &leased, &self.owner)
+                .await
+            {
+                tracing::warn!(source = %self.name, "cannot release file leases (they expire): {e}");
+            }
+        };
         if batch.is_empty() {
+            release(leased).await;
             return 0;
         }
         let received = match self.journal.receive(batch).await {
@@ -157,6 +215,7 @@ impl DirectorySourceTask {
             Err(e) => {
                 // Nothing committed: the files stay for the next poll.
                 tracing::error!(source = %self.name, "journal commit failed, will retry: {e}");
+                release(leased).await;
                 return 0;
             }
         };
@@ -177,6 +236,7 @@ impl DirectorySourceTask {
                 tracing::warn!(message_id = r.id, file = %p.display(), "journaled but cannot archive: {e}");
             }
         }
+        release(leased).await;
         received.len() as u64
     }
 }

@@ -4,8 +4,10 @@
 //! answers 202) only once the journal has committed them.
 
 pub mod directory;
+pub mod sftp;
 
 pub use directory::DirectorySourceTask;
+pub use sftp::SftpSourceTask;
 
 /// Why a source stopped.
 #[derive(Debug, thiserror::Error)]
