@@ -3,8 +3,10 @@
 //! and acknowledges them to its origin (moves the file, acks the delivery,
 //! answers 202) only once the journal has committed them.
 
+pub mod amqp;
 pub mod directory;
 
+pub use amqp::AmqpSourceTask;
 pub use directory::DirectorySourceTask;
 
 /// Why a source stopped.
