@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use comptoir::config::AmqpSource;
 use comptoir::journal::{Journal, State};
+use comptoir::sinks::{AmqpSink, Payload, SinkError};
 use comptoir::sources::AmqpSourceTask;
 use futures_lite::StreamExt;
 use lapin::options::{
@@ -282,7 +283,6 @@ async fn source_waits_for_the_broker_with_backoff() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[allow(dead_code)]
 /// Consumes up to `n` messages from `queue` (acking them).
 async fn take(ch: &Channel, queue: &str, n: usize) -> Vec<lapin::message::Delivery> {
     let mut c = ch
@@ -305,4 +305,101 @@ async fn take(ch: &Channel, queue: &str, n: usize) -> Vec<lapin::message::Delive
         }
     }
     out
+}
+
+fn sink(url: &str, routing_key: &str) -> AmqpSink {
+    AmqpSink::new(
+        "out",
+        comptoir::config::AmqpSink {
+            url: url.to_string(),
+            exchange: String::new(),
+            routing_key: routing_key.to_string(),
+            priced: true,
+            confirm_timeout_ms: 5_000,
+        },
+    )
+}
+
+fn payload(id: i64) -> Payload {
+    Payload {
+        message_id: id,
+        partner: Some("acme".into()),
+        canonical_json: format!("[{{\"canonical\":{id}}}]"),
+        priced_json: Some(format!("[{{\"priced\":{id}}}]")),
+    }
+}
+
+/// Runs a blocking delivery on a blocking thread of the runtime.
+async fn deliver(s: &std::sync::Arc<AmqpSink>, p: Payload) -> Result<(), SinkError> {
+    let s = std::sync::Arc::clone(s);
+    tokio::task::spawn_blocking(move || s.deliver(&p))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sink_publishes_with_confirms_and_message_ids() {
+    let Some(url) = amqp_url() else { return };
+    let queue = unique("sink");
+    let (_conn, ch) = channel(&url).await;
+    ch.queue_declare(
+        queue.as_str().into(),
+        QueueDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let s = std::sync::Arc::new(sink(&url, &queue));
+    deliver(&s, payload(41)).await.unwrap();
+    let mut p = payload(42);
+    p.priced_json = None;
+    deliver(&s, p).await.unwrap();
+    let got = take(&ch, &queue, 2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].data, b"[{\"priced\":41}]");
+    assert_eq!(got[1].data, b"[{\"canonical\":42}]");
+    let ids: Vec<String> = got
+        .iter()
+        .map(|d| d.properties.message_id().as_ref().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["comptoir-41", "comptoir-42"]);
+    assert_eq!(*got[0].properties.delivery_mode(), Some(2));
+
+    // Unroutable (no such queue): returned by the broker, a retryable error.
+    let lost = std::sync::Arc::new(sink(&url, &unique("nowhere")));
+    let e = deliver(&lost, payload(43)).await.unwrap_err();
+    assert!(matches!(e, SinkError::Transient(_)), "{e}");
+    assert!(e.to_string().contains("unroutable"), "{e}");
+    delete(&ch, &[&queue]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sink_nack_is_a_retryable_error() {
+    let Some(url) = amqp_url() else { return };
+    let queue = unique("nack");
+    let (_conn, ch) = channel(&url).await;
+    // A full queue that refuses publishes: the broker nacks them.
+    let mut args = FieldTable::default();
+    args.insert("x-max-length".into(), AMQPValue::LongInt(1));
+    args.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString(LongString::from("reject-publish")),
+    );
+    ch.queue_declare(queue.as_str().into(), QueueDeclareOptions::default(), args)
+        .await
+        .unwrap();
+    let s = std::sync::Arc::new(sink(&url, &queue));
+    deliver(&s, payload(1)).await.unwrap();
+    let e = deliver(&s, payload(2)).await.unwrap_err();
+    assert!(matches!(e, SinkError::Transient(_)), "{e}");
+    assert!(e.to_string().contains("nacked"), "{e}");
+    // Room again: the retry goes through on the same sink.
+    assert_eq!(take(&ch, &queue, 1).await.len(), 1);
+    deliver(&s, payload(2)).await.unwrap();
+    let got = take(&ch, &queue, 1).await;
+    assert_eq!(
+        got[0].properties.message_id().as_ref().unwrap().as_str(),
+        "comptoir-2"
+    );
+    delete(&ch, &[&queue]).await;
 }

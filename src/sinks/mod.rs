@@ -5,10 +5,12 @@
 //! own. A sink must be idempotent by message id: a message may be delivered
 //! again after a crash between the delivery and its journal commit.
 
+pub mod amqp;
 pub mod file;
 
 use crate::config::{SinkConfig, SinkKind};
 
+pub use amqp::AmqpSink;
 pub use file::FileSink;
 
 /// What one sink receives for one message.
@@ -20,6 +22,28 @@ pub struct Payload {
     pub canonical_json: String,
     /// JSON array of priced documents, when the route prices.
     pub priced_json: Option<String>,
+}
+
+/// An answer to a partner (CONTRL, APERAK, ORDRSP …) sent through its
+/// outbound channel.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The journaled message answered.
+    pub message_id: i64,
+    pub partner: Option<String>,
+    /// `contrl`, `aperak` or `ordrsp`.
+    pub kind: &'static str,
+    /// Position among the answers of this kind for the message (from 1).
+    pub index: usize,
+    /// The EDIFACT interchange.
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    /// File name in a directory channel: `<id>.<kind>.<index>.edi`.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}.{}.edi", self.message_id, self.kind, self.index)
+    }
 }
 
 /// Why a delivery failed.
@@ -37,6 +61,7 @@ pub enum SinkError {
 #[derive(Debug)]
 pub enum Sink {
     File(FileSink),
+    Amqp(AmqpSink),
     /// Configured but not available in this build.
     Unavailable {
         kind: &'static str,
@@ -48,7 +73,7 @@ impl Sink {
     pub fn from_config(c: &SinkConfig) -> Sink {
         match &c.kind {
             SinkKind::File(f) => Sink::File(FileSink::new(f.path.clone(), f.fsync)),
-            SinkKind::Amqp(_) => Sink::Unavailable { kind: "amqp" },
+            SinkKind::Amqp(a) => Sink::Amqp(AmqpSink::new(&c.name, a.clone())),
         }
     }
 
@@ -56,6 +81,19 @@ impl Sink {
     pub fn deliver(&self, p: &Payload) -> Result<(), SinkError> {
         match self {
             Sink::File(f) => f.deliver(p),
+            Sink::Amqp(a) => a.deliver(p),
+            Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
+                "{kind} sinks are not available yet"
+            ))),
+        }
+    }
+
+    /// Sends an answer to a partner (blocking I/O: call from a blocking
+    /// context).
+    pub fn deliver_answer(&self, a: &Answer) -> Result<(), SinkError> {
+        match self {
+            Sink::File(f) => f.deliver_answer(a),
+            Sink::Amqp(s) => s.deliver_answer(a),
             Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
                 "{kind} sinks are not available yet"
             ))),
