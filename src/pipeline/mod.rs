@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, SourceKind};
 use crate::journal::{Journal, JournalError, Message, State, Update};
-use crate::sources::{AmqpSourceTask, DirectorySourceTask};
+use crate::sources::{AmqpSourceTask, DirectorySourceTask, HttpSourceTask};
 
 pub use process::{process, Runtime};
 
@@ -71,7 +71,10 @@ impl Daemon {
     pub async fn open(config_path: &Path) -> Result<Daemon, DaemonError> {
         let runtime = load_runtime(config_path)?;
         for s in &runtime.config.sources {
-            if !matches!(s.kind, SourceKind::Directory(_) | SourceKind::Amqp(_)) {
+            if !matches!(
+                s.kind,
+                SourceKind::Directory(_) | SourceKind::Amqp(_) | SourceKind::Http(_)
+            ) {
                 return Err(DaemonError::UnsupportedSource {
                     name: s.name.clone(),
                     kind: s.kind.name(),
@@ -126,6 +129,16 @@ impl Daemon {
                     name: s.name.clone(),
                     partner: s.partner.clone(),
                     config: d.clone(),
+                    journal: self.journal.clone(),
+                };
+                let rx = shutdown.clone();
+                handles.push(tokio::spawn(async move { task.run(rx, once).await }));
+            }
+            if let SourceKind::Http(h) = &s.kind {
+                let task = HttpSourceTask {
+                    name: s.name.clone(),
+                    config: h.clone(),
+                    partners: rt.config.partners.iter().map(|p| p.id.clone()).collect(),
                     journal: self.journal.clone(),
                 };
                 let rx = shutdown.clone();

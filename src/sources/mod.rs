@@ -5,9 +5,11 @@
 
 pub mod amqp;
 pub mod directory;
+pub mod http;
 
 pub use amqp::AmqpSourceTask;
 pub use directory::DirectorySourceTask;
+pub use http::HttpSourceTask;
 
 /// Why a source stopped.
 #[derive(Debug, thiserror::Error)]
