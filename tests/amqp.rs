@@ -403,3 +403,117 @@ async fn sink_nack_is_a_retryable_error() {
     );
     delete(&ch, &[&queue]).await;
 }
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A daemon configuration: AMQP source → SQLite journal → file sink, with
+/// the partner answered in a directory channel.
+fn daemon_config(dir: &std::path::Path, url: &str, queue: &str) -> PathBuf {
+    let text = format!(
+        r#"
+[journal]
+url = "sqlite://{d}/var/comptoir.db"
+[paths]
+mappings = "{root}/mappings"
+pricing = "{root}/config/pricing"
+[daemon]
+idle_poll_ms = 20
+grace_period_secs = 5
+[[source]]
+name = "queue"
+type = "amqp"
+url = "{url}"
+queue = "{queue}"
+prefetch = 32
+[[partner]]
+id = "acme"
+identifiers = ["5412345000013"]
+pricing_client = "ACME"
+outbound_channel = "answers"
+[partner.acknowledgements]
+contrl = true
+aperak = true
+ordrsp = true
+[[route]]
+name = "orders"
+price = true
+sinks = ["outbox"]
+[[sink]]
+name = "outbox"
+type = "file"
+path = "{d}/outbox"
+fsync = false
+[[sink]]
+name = "answers"
+type = "file"
+path = "{d}/answers"
+fsync = false
+"#,
+        d = dir.display(),
+        root = ROOT,
+    );
+    let p = dir.join("comptoir.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_consumes_amqp_and_answers_the_partner_once() {
+    let Some(url) = amqp_url() else { return };
+    let queue = unique("daemon");
+    let dir = workdir("daemon");
+    let cfg = daemon_config(&dir, &url, &queue);
+    let (_conn, ch) = channel(&url).await;
+    // Same declaration as the source's (durable, no arguments).
+    ch.queue_declare(
+        queue.as_str().into(),
+        QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let daemon = std::sync::Arc::new(comptoir::pipeline::Daemon::open(&cfg).await.unwrap());
+    let (tx, rx) = watch::channel(false);
+    let d = std::sync::Arc::clone(&daemon);
+    let run = tokio::spawn(async move { d.run(rx, false).await });
+    let (_conn, ch) = channel(&url).await;
+    let edi = std::fs::read(format!("{ROOT}/fixtures/edifact/orders_demo.edi")).unwrap();
+    publish(&ch, &queue, &edi, BasicProperties::default()).await;
+    let j = daemon.journal().clone();
+    wait_until("delivered", || async {
+        j.list(Some(State::Delivered), 10)
+            .await
+            .map(|l| l.len() == 1)
+            .unwrap_or(false)
+    })
+    .await;
+    let id = j.list(Some(State::Delivered), 10).await.unwrap()[0].id;
+    assert!(dir.join(format!("outbox/{id}.json")).is_file());
+    for kind in ["contrl", "aperak", "ordrsp"] {
+        let f = dir.join(format!("answers/{id}.{kind}.1.edi"));
+        // UNOC answers are Latin-1.
+        let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.starts_with("UNA"), "{text}");
+        assert!(text.contains(&kind.to_uppercase()), "{text}");
+        // Addressed back to the sender.
+        assert!(text.contains("+5412345000013"), "{text}");
+    }
+    let answers: Vec<_> = j
+        .deliveries(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.sink.starts_with("answer:"))
+        .collect();
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert!(answers.iter().all(|d| d.outcome == "ok"));
+    tx.send(true).unwrap();
+    let stats = run.await.unwrap().unwrap();
+    assert_eq!(stats.received, 1);
+    delete(&ch, &[&queue]).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
