@@ -51,13 +51,9 @@ fn workdir(name: &str) -> PathBuf {
 }
 
 async fn journal(dir: &std::path::Path) -> Journal {
-    Journal::open(
-        &format!("sqlite://{}/journal.db", dir.display()),
-        1,
-        None,
-    )
-    .await
-    .unwrap()
+    Journal::open(&format!("sqlite://{}/journal.db", dir.display()), 1, None)
+        .await
+        .unwrap()
 }
 
 async fn channel(url: &str) -> (Connection, Channel) {
@@ -167,12 +163,18 @@ async fn source_acks_only_after_the_journal_commit() {
     };
     let h = tokio::spawn(async move { task.run(rx, false).await });
     // The consumer takes the messages (none ready) but acks none.
-    wait_until("deliveries taken", || async { ready(&ch, &queue).await == 0 }).await;
+    wait_until("deliveries taken", || async {
+        ready(&ch, &queue).await == 0
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     tx.send(true).unwrap();
     assert_eq!(h.await.unwrap(), 0);
     // Stopped without a commit: everything is back in the queue.
-    wait_until("deliveries requeued", || async { ready(&ch, &queue).await == 3 }).await;
+    wait_until("deliveries requeued", || async {
+        ready(&ch, &queue).await == 3
+    })
+    .await;
 
     // A working journal: all three journaled, then acked; a duplicate too.
     publish(&ch, &queue, &order(1), BasicProperties::default()).await;
@@ -239,7 +241,11 @@ async fn unstorable_messages_go_to_the_dead_letter_exchange() {
     let (_tx, rx) = watch::channel(false);
     assert_eq!(task.run(rx, true).await, 1);
     assert_eq!(ready(&ch, &queue).await, 0);
-    assert_eq!(ready(&ch, &dead).await, 2, "empty and oversized dead-lettered");
+    assert_eq!(
+        ready(&ch, &dead).await,
+        2,
+        "empty and oversized dead-lettered"
+    );
     let all = j.list(None, 10).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].partner.as_deref(), Some("acme"));

@@ -105,7 +105,10 @@ async fn post_answers_after_commit_and_recognises_duplicates() {
     let a = addr.clone();
     let (status, body) = blocking(move || post(&a, "/api/inbound/acme", &[b'x'; 5000])).await;
     assert_eq!(status, 413);
-    assert!(body["error"].as_str().unwrap().contains("max_body_bytes"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("max_body_bytes"),
+        "{body}"
+    );
 
     let a = addr.clone();
     let (status, body) = blocking(move || post(&a, "/api/inbound/nobody", b"x")).await;

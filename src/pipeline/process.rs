@@ -108,7 +108,9 @@ fn process_core(
 ) -> Update {
     let mut u = Update::new(msg.id, State::Received, msg.attempts);
     let partner = partner_of(&rt.config, msg);
-    let acks = partner.map(|p| p.acknowledgements.clone()).unwrap_or_default();
+    let acks = partner
+        .map(|p| p.acknowledgements.clone())
+        .unwrap_or_default();
     let keep_docs = acks.aperak || acks.ordrsp;
     let partner_id = partner
         .map(|p| p.id.clone())
@@ -508,7 +510,10 @@ fn write_answer(id: i64, n: usize, docs: &[Document]) -> Result<Vec<u8>, SinkErr
         return Err(SinkError::Permanent("no answer to write".into()));
     };
     let origin = &first.origin;
-    let sender = origin.recipient.clone().unwrap_or_else(|| "COMPTOIR".into());
+    let sender = origin
+        .recipient
+        .clone()
+        .unwrap_or_else(|| "COMPTOIR".into());
     let recipient = origin.sender.clone().unwrap_or_else(|| "UNKNOWN".into());
     let mut oo = OutboundOptions::new(sender, recipient, format!("{id}{n}"));
     oo.sender_qualifier.clone_from(&origin.recipient_qualifier);

@@ -19,8 +19,8 @@
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::Confirmation;
 use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::Confirmation;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tokio::sync::Mutex;
 
@@ -100,7 +100,10 @@ impl AmqpSink {
 
     fn block_on(&self, m: Outgoing<'_>) -> Result<(), SinkError> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| {
-            SinkError::Transient(format!("sink {}: no async runtime to publish on", self.name))
+            SinkError::Transient(format!(
+                "sink {}: no async runtime to publish on",
+                self.name
+            ))
         })?;
         handle.block_on(self.publish(m))
     }
@@ -186,7 +189,10 @@ impl AmqpSink {
             }
             Err(_) => {
                 self.forget().await;
-                Err(fail(format!("no confirm within {} ms", timeout.as_millis())))
+                Err(fail(format!(
+                    "no confirm within {} ms",
+                    timeout.as_millis()
+                )))
             }
         }
     }

@@ -28,8 +28,8 @@ use std::time::Duration;
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions,
-    BasicRejectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -374,8 +374,12 @@ impl AmqpSourceTask {
 
     async fn reject(&self, d: &Delivery, why: &str) -> Result<(), End> {
         match &self.config.dead_letter_exchange {
-            Some(dlx) => tracing::error!(source = %self.name, "rejecting a delivery to {dlx}: {why}"),
-            None => tracing::error!(source = %self.name, "rejecting a delivery (no dead_letter_exchange configured: the broker drops it unless the queue has one): {why}"),
+            Some(dlx) => {
+                tracing::error!(source = %self.name, "rejecting a delivery to {dlx}: {why}")
+            }
+            None => {
+                tracing::error!(source = %self.name, "rejecting a delivery (no dead_letter_exchange configured: the broker drops it unless the queue has one): {why}")
+            }
         }
         d.acker
             .reject(BasicRejectOptions { requeue: false })

@@ -65,10 +65,7 @@ async fn inbound(
         Err(_) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "body larger than {} bytes (max_body_bytes)",
-                    s.max_body
-                ),
+                format!("body larger than {} bytes (max_body_bytes)", s.max_body),
             )
         }
     };
