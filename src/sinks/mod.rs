@@ -61,7 +61,7 @@ pub enum SinkError {
 #[derive(Debug)]
 pub enum Sink {
     File(FileSink),
-    Amqp(AmqpSink),
+    Amqp(Box<AmqpSink>),
     /// Configured but not available in this build.
     Unavailable {
         kind: &'static str,
@@ -73,7 +73,7 @@ impl Sink {
     pub fn from_config(c: &SinkConfig) -> Sink {
         match &c.kind {
             SinkKind::File(f) => Sink::File(FileSink::new(f.path.clone(), f.fsync)),
-            SinkKind::Amqp(a) => Sink::Amqp(AmqpSink::new(&c.name, a.clone())),
+            SinkKind::Amqp(a) => Sink::Amqp(Box::new(AmqpSink::new(&c.name, a.clone()))),
         }
     }
 
