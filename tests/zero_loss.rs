@@ -205,3 +205,192 @@ fsync = false
     assert_eq!(delivered, n, "{counts}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The same scenario with AMQP in → PostgreSQL journal → file sink, when
+/// `COMPTOIR_TEST_AMQP` and `COMPTOIR_TEST_POSTGRES` are set (fails instead
+/// of skipping under `COMPTOIR_REQUIRE_SERVICES`). N orders are published
+/// to a fresh queue, the daemon is SIGKILLed five times while it consumes,
+/// then runs until every order is in the outbox and is stopped with SIGTERM.
+#[test]
+fn kill_9_amqp_to_postgres_loses_nothing() {
+    let (Ok(amqp), Ok(pg)) = (
+        std::env::var("COMPTOIR_TEST_AMQP"),
+        std::env::var("COMPTOIR_TEST_POSTGRES"),
+    ) else {
+        if std::env::var_os("COMPTOIR_REQUIRE_SERVICES").is_some() {
+            panic!("COMPTOIR_TEST_AMQP / COMPTOIR_TEST_POSTGRES unset but COMPTOIR_REQUIRE_SERVICES is set");
+        }
+        eprintln!(
+            "\n*** SKIPPED zero-loss AMQP → PostgreSQL: set COMPTOIR_TEST_AMQP and \
+             COMPTOIR_TEST_POSTGRES ***\n"
+        );
+        return;
+    };
+    let n: usize = std::env::var("COMPTOIR_ZERO_LOSS_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let mut rng = Lcg(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64));
+    let tag = format!("{}_{}", std::process::id(), rng.next(1_000_000));
+    let d: PathBuf = std::env::temp_dir().join(format!("comptoir-zero-loss-amqp-{tag}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let queue = format!("comptoir-zl-{tag}");
+    let cfg = d.join("comptoir.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[journal]
+url = "{pg}"
+schema = "zl_{tag}"
+[paths]
+mappings = "{root}/mappings"
+pricing = "{root}/config/pricing"
+[daemon]
+idle_poll_ms = 10
+batch_size = 32
+[[source]]
+name = "queue"
+type = "amqp"
+url = "{amqp}"
+queue = "{queue}"
+prefetch = 32
+[[partner]]
+id = "acme"
+identifiers = ["5412345000013"]
+pricing_client = "ACME"
+[[route]]
+name = "orders"
+price = true
+sinks = ["outbox"]
+[[sink]]
+name = "outbox"
+type = "file"
+path = "{d}/outbox"
+fsync = false
+"#,
+            d = d.display(),
+            root = ROOT
+        ),
+    )
+    .unwrap();
+    let template = std::fs::read(Path::new(ROOT).join("fixtures/edifact/orders_demo.edi")).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+        let conn = lapin::Connection::connect(&amqp, Default::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        ch.queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        for i in 0..n {
+            ch.basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                BasicPublishOptions::default(),
+                &order(i, &template),
+                lapin::BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap();
+        }
+        ch.wait_for_confirms().await.unwrap();
+        let _ = conn.close(200, "".into()).await;
+    });
+    for k in 0..5 {
+        let mut child = start(&cfg);
+        let wait = 100 + rng.next(500);
+        std::thread::sleep(Duration::from_millis(wait));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        eprintln!("zero-loss amqp: kill {} after {wait} ms", k + 1);
+    }
+    let outbox = d.join("outbox");
+    let count = || {
+        std::fs::read_dir(&outbox).map_or(0, |r| {
+            r.filter(|e| {
+                e.as_ref().is_ok_and(|e| {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    n.ends_with(".json") && !n.ends_with(".priced.json") && !n.starts_with('.')
+                })
+            })
+            .count()
+        })
+    };
+    let mut child = start(&cfg);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while count() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let a duplicate, if any, show up, then stop cleanly.
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap();
+
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for e in std::fs::read_dir(&outbox).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if !name.ends_with(".json") || name.ends_with(".priced.json") || name.starts_with('.') {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap();
+        for doc in v.as_array().unwrap() {
+            *seen
+                .entry(doc["number"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let doubled: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(doubled.is_empty(), "delivered twice: {doubled:?}");
+    let missing: Vec<usize> = (0..n)
+        .filter(|i| !seen.contains_key(&format!("PO-ZL-{i:06}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "lost {} orders: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    let out = Command::new(BIN)
+        .args([
+            "messages",
+            "list",
+            "--counts",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let counts = String::from_utf8_lossy(&out.stdout).to_string();
+    eprintln!("zero-loss amqp journal:\n{counts}");
+    for line in counts.lines() {
+        let mut it = line.split_whitespace();
+        let (Some(state), Some(c)) = (it.next(), it.next()) else {
+            continue;
+        };
+        assert!(state == "delivered" || state == "duplicate", "{counts}");
+        if state == "delivered" {
+            assert_eq!(c.parse::<usize>().unwrap(), n, "{counts}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -249,10 +249,40 @@ pub struct AmqpSource {
     /// Exchange messages are rejected to on permanent failure.
     #[serde(default)]
     pub dead_letter_exchange: Option<String>,
+    /// Message header naming the partner (used when the source has no
+    /// `partner`; e.g. `partner`).
+    #[serde(default)]
+    pub partner_header: Option<String>,
+    /// Declare the queue (durable; with the dead-letter exchange as
+    /// `x-dead-letter-exchange`, the exchange itself and a `<queue>.dead`
+    /// queue bound to it). When false the topology must exist.
+    #[serde(default = "default_true")]
+    pub declare: bool,
+    /// Deliveries journaled per transaction (0 = `prefetch`).
+    #[serde(default)]
+    pub batch_size: usize,
+    /// Larger messages are rejected to the dead-letter exchange.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: usize,
+    /// First reconnection delay after the broker went away; doubled on each
+    /// failure up to `reconnect_max_ms`.
+    #[serde(default = "default_reconnect_initial")]
+    pub reconnect_initial_ms: u64,
+    #[serde(default = "default_reconnect_max")]
+    pub reconnect_max_ms: u64,
 }
 
 fn default_prefetch() -> u16 {
     64
+}
+fn default_max_message() -> usize {
+    64 * 1024 * 1024
+}
+fn default_reconnect_initial() -> u64 {
+    500
+}
+fn default_reconnect_max() -> u64 {
+    30_000
 }
 
 /// An SFTP folder polled for files (see [`crate::sources::sftp`]).
@@ -301,7 +331,7 @@ pub struct SftpSource {
     /// First reconnection delay; doubles up to `reconnect_max_ms`.
     #[serde(default = "default_reconnect_base")]
     pub reconnect_base_ms: u64,
-    #[serde(default = "default_reconnect_max")]
+    #[serde(default = "default_sftp_reconnect_max")]
     pub reconnect_max_ms: u64,
 }
 
@@ -317,7 +347,7 @@ fn default_sftp_timeout() -> u64 {
 fn default_reconnect_base() -> u64 {
     500
 }
-fn default_reconnect_max() -> u64 {
+fn default_sftp_reconnect_max() -> u64 {
     60_000
 }
 
@@ -472,6 +502,18 @@ pub struct AmqpSink {
     #[serde(default)]
     pub exchange: String,
     pub routing_key: String,
+    /// Publish the priced JSON when the route priced the documents (else the
+    /// canonical JSON).
+    #[serde(default = "default_true")]
+    pub priced: bool,
+    /// How long to wait for the broker's confirm before the delivery counts
+    /// as failed (and is retried).
+    #[serde(default = "default_confirm_timeout")]
+    pub confirm_timeout_ms: u64,
+}
+
+fn default_confirm_timeout() -> u64 {
+    10_000
 }
 
 /// `[retry]`: per-sink retries.

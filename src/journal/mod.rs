@@ -53,6 +53,29 @@ pub enum JournalError {
     BadState(String),
 }
 
+impl JournalError {
+    /// True when storing the same message again cannot succeed (the data
+    /// itself is refused: PostgreSQL data exceptions, integrity violations
+    /// or program limits; SQLite TOOBIG, CONSTRAINT, MISMATCH). Connection,
+    /// pool, lock and I/O problems are not permanent.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            JournalError::Db(sqlx::Error::Database(e)) => {
+                let code = e.code().unwrap_or_default();
+                match e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    Some(_) => ["22", "23", "54"].iter().any(|c| code.starts_with(c)),
+                    None => {
+                        let primary = code.parse::<u32>().map(|c| c & 0xff).unwrap_or(0);
+                        matches!(primary, 18..=20)
+                    }
+                }
+            }
+            JournalError::Db(sqlx::Error::Encode(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, SourceKind};
 use crate::journal::{Journal, JournalError, Message, State, Update};
-use crate::sources::{DirectorySourceTask, SftpSourceTask};
+use crate::sources::{AmqpSourceTask, DirectorySourceTask, HttpSourceTask, SftpSourceTask};
 
 pub use process::{process, Runtime};
 
@@ -77,7 +77,13 @@ impl Daemon {
     pub async fn open(config_path: &Path) -> Result<Daemon, DaemonError> {
         let runtime = load_runtime(config_path)?;
         for s in &runtime.config.sources {
-            if !matches!(s.kind, SourceKind::Directory(_) | SourceKind::Sftp(_)) {
+            if !matches!(
+                s.kind,
+                SourceKind::Directory(_)
+                    | SourceKind::Sftp(_)
+                    | SourceKind::Amqp(_)
+                    | SourceKind::Http(_)
+            ) {
                 return Err(DaemonError::UnsupportedSource {
                     name: s.name.clone(),
                     kind: s.kind.name(),
@@ -168,6 +174,26 @@ impl Daemon {
                     handles.push(tokio::spawn(async move { task.run(rx, once).await }));
                 }
                 _ => {}
+            }
+            if let SourceKind::Http(h) = &s.kind {
+                let task = HttpSourceTask {
+                    name: s.name.clone(),
+                    config: h.clone(),
+                    partners: rt.config.partners.iter().map(|p| p.id.clone()).collect(),
+                    journal: self.journal.clone(),
+                };
+                let rx = shutdown.clone();
+                handles.push(tokio::spawn(async move { task.run(rx, once).await }));
+            }
+            if let SourceKind::Amqp(a) = &s.kind {
+                let task = AmqpSourceTask {
+                    name: s.name.clone(),
+                    partner: s.partner.clone(),
+                    config: a.clone(),
+                    journal: self.journal.clone(),
+                };
+                let rx = shutdown.clone();
+                handles.push(tokio::spawn(async move { task.run(rx, once).await }));
             }
         }
         handles

@@ -18,7 +18,7 @@ use crate::journal::{now_ms, Delivery, Message, State, Update};
 use crate::mapping::Registry;
 use crate::model::Document;
 use crate::pricing::{price_order, DocStatus, PricedDocument, Terms};
-use crate::sinks::{Payload, Sink, SinkError};
+use crate::sinks::{Answer, Payload, Sink, SinkError};
 use crate::translate::{detect, Options, Outcome, Translator};
 
 /// Everything processing needs, swapped as a whole on reload (SIGHUP):
@@ -80,10 +80,38 @@ pub fn partner_of<'c>(config: &'c Config, msg: &Message) -> Option<&'c PartnerCo
         })
 }
 
-/// Processes one message. `delivered` lists sinks that already have it.
+/// Processes one message. `delivered` lists sinks that already have it
+/// (and answers already sent, as `answer:<kind>@<channel>`).
 pub fn process(rt: &Runtime, msg: &Message, delivered: &[String], today: NaiveDate) -> Update {
+    let mut ctx = AnswerContext::default();
+    let mut u = process_core(rt, msg, delivered, today, &mut ctx);
+    send_answers(rt, msg, delivered, today, &ctx, &mut u);
+    u
+}
+
+/// What the answers to a partner are built from.
+#[derive(Debug, Default)]
+struct AnswerContext {
+    reports: Vec<crate::translate::InterchangeReport>,
+    /// Mapped documents (only when the partner wants APERAK or ORDRSP).
+    documents: Vec<Document>,
+    /// Rejected messages: what could be mapped (or a stand-in), and why.
+    rejected: Vec<(Document, Vec<crate::diagnostics::Diagnostic>)>,
+}
+
+fn process_core(
+    rt: &Runtime,
+    msg: &Message,
+    delivered: &[String],
+    today: NaiveDate,
+    ctx: &mut AnswerContext,
+) -> Update {
     let mut u = Update::new(msg.id, State::Received, msg.attempts);
     let partner = partner_of(&rt.config, msg);
+    let acks = partner
+        .map(|p| p.acknowledgements.clone())
+        .unwrap_or_default();
+    let keep_docs = acks.aperak || acks.ordrsp;
     let partner_id = partner
         .map(|p| p.id.clone())
         .or_else(|| msg.partner.clone());
@@ -94,22 +122,41 @@ pub fn process(rt: &Runtime, msg: &Message, delivered: &[String], today: NaiveDa
     let opts = Options {
         partner: partner.and_then(|p| p.mapping_partner.clone()),
         file_name: msg.source_ref.clone(),
+        reports: acks.contrl,
         ..Options::default()
     };
+    let answer_docs = &mut ctx.documents;
+    let answer_rejected = &mut ctx.rejected;
     let mut docs: Vec<Document> = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
     let result = Translator::new(&rt.registry).translate(&msg.raw[..], &opts, &mut |o| match o {
-        Outcome::Document { document, .. } => docs.push(*document),
+        Outcome::Document { document, .. } => {
+            if keep_docs {
+                answer_docs.push((*document).clone());
+            }
+            docs.push(*document)
+        }
         Outcome::Rejected {
             location,
             diagnostics,
-            ..
-        } => rejected.push(format!(
-            "{location}: {}",
-            join_diagnostics(diagnostics.iter())
-        )),
+            document,
+        } => {
+            rejected.push(format!(
+                "{location}: {}",
+                join_diagnostics(diagnostics.iter())
+            ));
+            if acks.aperak {
+                let doc = document.map(|d| *d).unwrap_or_else(|| {
+                    Document::new(
+                        crate::model::DocumentType::Other,
+                        location.message_ref.clone().unwrap_or_default(),
+                    )
+                });
+                answer_rejected.push((doc, diagnostics));
+            }
+        }
     });
-    let summary = match result {
+    let mut summary = match result {
         Ok(s) => s,
         Err(e) => {
             u.state = State::Rejected;
@@ -118,6 +165,7 @@ pub fn process(rt: &Runtime, msg: &Message, delivered: &[String], today: NaiveDa
             return u;
         }
     };
+    ctx.reports = std::mem::take(&mut summary.reports);
     u.events.push((
         State::Parsed,
         format!(
@@ -327,4 +375,151 @@ pub fn process(rt: &Runtime, msg: &Message, delivered: &[String], today: NaiveDa
     }
     u.error = Some(why);
     u
+}
+
+/// Builds the answers the partner wants (CONTRL for every received
+/// interchange; APERAK for every message, accepted or rejected; ORDRSP
+/// accepting each order once it is delivered), writes each kind as one
+/// EDIFACT interchange and sends it through the partner's outbound channel.
+/// Each is recorded as a delivery `answer:<kind>@<channel>`, so a message
+/// processed again (retry, crash before the commit) does not answer twice.
+/// A failed send is retried like a sink.
+fn send_answers(
+    rt: &Runtime,
+    msg: &Message,
+    delivered: &[String],
+    today: NaiveDate,
+    ctx: &AnswerContext,
+    u: &mut Update,
+) {
+    let Some(partner) = partner_of(&rt.config, msg) else {
+        return;
+    };
+    let acks = &partner.acknowledgements;
+    if !(acks.contrl || acks.aperak || acks.ordrsp) {
+        return;
+    }
+    let Some(channel) = partner.outbound_channel.as_deref() else {
+        u.events.push((
+            u.state,
+            format!(
+                "partner {} wants acknowledgements but has no outbound_channel",
+                partner.id
+            ),
+        ));
+        return;
+    };
+    let mut answers: Vec<(&'static str, Vec<Document>)> = Vec::new();
+    if acks.contrl && !ctx.reports.is_empty() {
+        answers.push(("contrl", crate::respond::syntax_acks(&ctx.reports)));
+    }
+    if acks.aperak {
+        let mut docs: Vec<Document> = ctx
+            .documents
+            .iter()
+            .map(|d| crate::respond::application_ack(d, &[], today))
+            .collect();
+        docs.extend(
+            ctx.rejected
+                .iter()
+                .map(|(d, diags)| crate::respond::application_ack(d, diags, today)),
+        );
+        if !docs.is_empty() {
+            answers.push(("aperak", docs));
+        }
+    }
+    if acks.ordrsp && u.state == State::Delivered {
+        let docs: Vec<Document> = ctx
+            .documents
+            .iter()
+            .filter(|d| d.document_type == crate::model::DocumentType::Order)
+            .map(|d| crate::respond::accept_order(d, today))
+            .collect();
+        if !docs.is_empty() {
+            answers.push(("ordrsp", docs));
+        }
+    }
+    let attempt = msg.attempts + 1;
+    let mut failures = Vec::new();
+    for (n, (kind, docs)) in answers.iter().enumerate() {
+        let key = format!("answer:{kind}@{channel}");
+        if delivered.iter().any(|d| d == &key) {
+            continue;
+        }
+        let result = write_answer(msg.id, n, docs).and_then(|bytes| {
+            let a = Answer {
+                message_id: msg.id,
+                partner: Some(partner.id.clone()),
+                kind,
+                index: 1,
+                bytes,
+            };
+            match rt.sinks.get(channel) {
+                Some(s) => s.deliver_answer(&a),
+                None => Err(SinkError::Permanent(format!("no sink named {channel}"))),
+            }
+        });
+        u.deliveries.push(Delivery {
+            sink: key.clone(),
+            attempt,
+            at: now_ms(),
+            outcome: if result.is_ok() { "ok" } else { "error" }.into(),
+            detail: result.as_ref().err().map(|e| e.to_string()),
+        });
+        if let Err(e) = result {
+            failures.push(format!("{key}: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        return;
+    }
+    let why = failures.join(" | ");
+    // A delivered or rejected message whose answer could not be sent runs
+    // again (its sinks and answers already sent are skipped).
+    if matches!(u.state, State::Delivered | State::Rejected) {
+        let retry = &rt.config.retry;
+        u.attempts = attempt;
+        if attempt >= i64::from(retry.max_attempts) {
+            u.state = State::Dead;
+            u.events
+                .push((State::Dead, format!("after {attempt} attempt(s): {why}")));
+        } else {
+            let delay = retry.delay_ms(attempt as u32, unit_random(msg.id));
+            u.state = State::Failed;
+            u.next_attempt_at = now_ms() + delay as i64;
+            u.events.push((
+                State::Failed,
+                format!("answer not sent, next attempt in {delay} ms: {why}"),
+            ));
+        }
+        u.error = Some(match u.error.take() {
+            Some(e) => format!("{why} | {e}"),
+            None => why,
+        });
+    } else {
+        u.events.push((u.state, format!("answer not sent: {why}")));
+    }
+}
+
+/// One interchange holding `docs`, addressed back to the sender of the
+/// received interchange. The control reference is derived from the message
+/// id and the answer's position, so a resend is the same interchange.
+fn write_answer(id: i64, n: usize, docs: &[Document]) -> Result<Vec<u8>, SinkError> {
+    use crate::formats::edifact::{write_documents, OutboundOptions};
+    let Some(first) = docs.first() else {
+        return Err(SinkError::Permanent("no answer to write".into()));
+    };
+    let origin = &first.origin;
+    let sender = origin
+        .recipient
+        .clone()
+        .unwrap_or_else(|| "COMPTOIR".into());
+    let recipient = origin.sender.clone().unwrap_or_else(|| "UNKNOWN".into());
+    let mut oo = OutboundOptions::new(sender, recipient, format!("{id}{n}"));
+    oo.sender_qualifier.clone_from(&origin.recipient_qualifier);
+    oo.recipient_qualifier.clone_from(&origin.sender_qualifier);
+    oo.una = true;
+    oo.newline = true;
+    write_documents(docs, &oo)
+        .map_err(|e| SinkError::Permanent(format!("cannot write the answer: {e}")))
 }

@@ -3,14 +3,16 @@
 //!
 //! Each file is written to a temporary name then renamed, so a reader never
 //! sees a partial file; writing the same message again replaces the files
-//! with the same content (idempotent by message id). With `fsync`, the file
+//! with the same content (idempotent by message id). Answers to partners
+//! (when the sink is a partner's outbound channel) are written as
+//! `<message id>.<kind>.<n>.edi`. With `fsync`, the file
 //! and the directory are synced before the delivery counts.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Payload, SinkError};
+use super::{Answer, Payload, SinkError};
 
 /// A directory sink.
 #[derive(Debug, Clone)]
@@ -44,6 +46,22 @@ impl FileSink {
             self.write(&format!("{}.priced.json", p.message_id), priced.as_bytes())
                 .map_err(|(path, e)| err("cannot write", &path, e))?;
         }
+        if self.fsync {
+            fs::File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| err("cannot sync", &self.dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes an answer to a partner as `<id>.<kind>.<n>.edi`.
+    pub fn deliver_answer(&self, a: &Answer) -> Result<(), SinkError> {
+        let err = |what: &str, path: &Path, e: std::io::Error| {
+            SinkError::Transient(format!("{what} {}: {e}", path.display()))
+        };
+        fs::create_dir_all(&self.dir).map_err(|e| err("cannot create", &self.dir, e))?;
+        self.write(&a.file_name(), &a.bytes)
+            .map_err(|(path, e)| err("cannot write", &path, e))?;
         if self.fsync {
             fs::File::open(&self.dir)
                 .and_then(|d| d.sync_all())

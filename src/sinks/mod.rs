@@ -5,6 +5,7 @@
 //! own. A sink must be idempotent by message id: a message may be delivered
 //! again after a crash between the delivery and its journal commit.
 
+pub mod amqp;
 mod exec;
 pub mod file;
 pub mod odoo;
@@ -13,6 +14,7 @@ pub mod webhook;
 
 use crate::config::{SinkConfig, SinkKind};
 
+pub use amqp::AmqpSink;
 pub use file::FileSink;
 
 /// What one sink receives for one message.
@@ -24,6 +26,28 @@ pub struct Payload {
     pub canonical_json: String,
     /// JSON array of priced documents, when the route prices.
     pub priced_json: Option<String>,
+}
+
+/// An answer to a partner (CONTRL, APERAK, ORDRSP …) sent through its
+/// outbound channel.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The journaled message answered.
+    pub message_id: i64,
+    pub partner: Option<String>,
+    /// `contrl`, `aperak` or `ordrsp`.
+    pub kind: &'static str,
+    /// Position among the answers of this kind for the message (from 1).
+    pub index: usize,
+    /// The EDIFACT interchange.
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    /// File name in a directory channel: `<id>.<kind>.<index>.edi`.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}.{}.edi", self.message_id, self.kind, self.index)
+    }
 }
 
 /// Why a delivery failed.
@@ -44,10 +68,7 @@ pub enum Sink {
     Odoo(Box<odoo::OdooSink>),
     Sap(Box<sap::SapSink>),
     Webhook(Box<webhook::WebhookSink>),
-    /// Configured but not available in this build.
-    Unavailable {
-        kind: &'static str,
-    },
+    Amqp(Box<AmqpSink>),
 }
 
 impl Sink {
@@ -55,7 +76,7 @@ impl Sink {
     pub fn from_config(c: &SinkConfig) -> Sink {
         match &c.kind {
             SinkKind::File(f) => Sink::File(FileSink::new(f.path.clone(), f.fsync)),
-            SinkKind::Amqp(_) => Sink::Unavailable { kind: "amqp" },
+            SinkKind::Amqp(a) => Sink::Amqp(Box::new(AmqpSink::new(&c.name, a.clone()))),
             SinkKind::Odoo(o) => Sink::Odoo(Box::new(odoo::OdooSink::new(&c.name, o))),
             SinkKind::Sap(s) => Sink::Sap(Box::new(sap::SapSink::new(s))),
             SinkKind::Webhook(w) => Sink::Webhook(Box::new(webhook::WebhookSink::new(w))),
@@ -69,9 +90,20 @@ impl Sink {
             Sink::Odoo(o) => o.deliver(p).map(|_| ()),
             Sink::Sap(s) => s.deliver(p).map(|_| ()),
             Sink::Webhook(w) => w.deliver(p),
-            Sink::Unavailable { kind } => Err(SinkError::Transient(format!(
-                "{kind} sinks are not available yet"
-            ))),
+            Sink::Amqp(a) => a.deliver(p),
+        }
+    }
+
+    /// Sends an answer to a partner (blocking I/O: call from a blocking
+    /// context). Only file and AMQP sinks can be a partner's outbound
+    /// channel; `comptoir check` refuses other kinds there.
+    pub fn deliver_answer(&self, a: &Answer) -> Result<(), SinkError> {
+        match self {
+            Sink::File(f) => f.deliver_answer(a),
+            Sink::Amqp(s) => s.deliver_answer(a),
+            Sink::Odoo(_) | Sink::Sap(_) | Sink::Webhook(_) => Err(SinkError::Permanent(
+                "an ERP or webhook sink cannot carry EDI answers to a partner: set the partner's outbound_channel to a file or AMQP sink".into(),
+            )),
         }
     }
 }

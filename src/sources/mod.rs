@@ -3,10 +3,14 @@
 //! and acknowledges them to its origin (moves the file, acks the delivery,
 //! answers 202) only once the journal has committed them.
 
+pub mod amqp;
 pub mod directory;
+pub mod http;
 pub mod sftp;
 
+pub use amqp::AmqpSourceTask;
 pub use directory::DirectorySourceTask;
+pub use http::HttpSourceTask;
 pub use sftp::SftpSourceTask;
 
 /// Why a source stopped.

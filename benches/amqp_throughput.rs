@@ -1,0 +1,213 @@
+//! AMQP throughput: AMQP queue → SQLite journal → parse → map → price →
+//! AMQP sink (publisher confirms) on the local broker, in process, on N
+//! one-order messages of 20 lines (`COMPTOIR_BENCH_N`, default 5000).
+//! Needs `COMPTOIR_TEST_AMQP`; prints messages/s for intake (journaled and
+//! acked) and end to end (all confirmed on the output queue). Results:
+//! `benches/README.md`, section "AMQP". Run with
+//! `COMPTOIR_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/%2f cargo bench --bench amqp_throughput`.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use comptoir::journal::State;
+use comptoir::pipeline::Daemon;
+use futures_lite::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection};
+
+const GTINS: [&str; 3] = ["5410738000152", "5410738000169", "5410738000183"];
+
+fn order(i: usize) -> String {
+    let mut s = String::with_capacity(1500);
+    s.push_str("UNA:+.? '");
+    let _ = write!(
+        s,
+        "UNB+UNOC:3+5412345000013:14+5400000000001:14+260301:0930+A{i:08}'\
+         UNH+1+ORDERS:D:96A:UN:EAN008'BGM+220+PO-A-{i:08}+9'DTM+137:20260301:102'\
+         DTM+2:20260310:102'NAD+BY+5412345000013::9'NAD+SU+5400000000001::9'CUX+2:EUR:9'"
+    );
+    let mut segs = 7;
+    for l in 1..=20 {
+        let _ = write!(
+            s,
+            "LIN+{l}++{}:EN'QTY+21:{}:PCE'",
+            GTINS[(i + l) % 3],
+            1 + (i + l) % 4
+        );
+        segs += 2;
+    }
+    segs += 2;
+    let _ = write!(s, "UNS+S'CNT+2:20'UNT+{}+1'UNZ+1+A{i:08}'", segs + 1);
+    s
+}
+
+fn main() {
+    let Ok(url) = std::env::var("COMPTOIR_TEST_AMQP") else {
+        eprintln!("\n*** SKIPPED amqp_throughput: set COMPTOIR_TEST_AMQP ***\n");
+        return;
+    };
+    let n: usize = std::env::var("COMPTOIR_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tag = std::process::id();
+    let dir = std::env::temp_dir().join(format!("comptoir-bench-amqp-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let (qin, qout) = (
+        format!("comptoir-bench-in-{tag}"),
+        format!("comptoir-bench-out-{tag}"),
+    );
+    let cfg = dir.join("comptoir.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[journal]
+url = "sqlite://{d}/journal.db"
+[paths]
+mappings = "{root}/mappings"
+pricing = "{root}/config/pricing"
+[daemon]
+idle_poll_ms = 5
+batch_size = 256
+[[source]]
+name = "in"
+type = "amqp"
+url = "{url}"
+queue = "{qin}"
+prefetch = 256
+[[partner]]
+id = "acme"
+identifiers = ["5412345000013"]
+pricing_client = "ACME"
+[[route]]
+name = "orders"
+price = true
+sinks = ["out"]
+[[sink]]
+name = "out"
+type = "amqp"
+url = "{url}"
+routing_key = "{qout}"
+"#,
+            d = dir.display()
+        ),
+    )
+    .expect("config");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let conn = Connection::connect(&url, Default::default())
+            .await
+            .expect("connect");
+        let ch = conn.create_channel().await.expect("channel");
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirms");
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        for q in [&qin, &qout] {
+            ch.queue_declare(q.as_str().into(), durable, FieldTable::default())
+                .await
+                .expect("declare");
+        }
+        for i in 0..n {
+            ch.basic_publish(
+                "".into(),
+                qin.as_str().into(),
+                BasicPublishOptions::default(),
+                order(i).as_bytes(),
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .expect("publish");
+        }
+        ch.wait_for_confirms().await.expect("confirms");
+        eprintln!("published {n} orders to {qin}");
+
+        let daemon = Arc::new(Daemon::open(&cfg).await.expect("daemon"));
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let start = Instant::now();
+        let d = Arc::clone(&daemon);
+        let run = tokio::spawn(async move { d.run(rx, false).await });
+        // Count confirmed output messages.
+        let out_ch = conn.create_channel().await.expect("channel");
+        out_ch
+            .basic_qos(1000, BasicQosOptions::default())
+            .await
+            .expect("qos");
+        let mut consumer = out_ch
+            .basic_consume(
+                qout.as_str().into(),
+                "bench".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("consume");
+        let mut got = 0;
+        let mut intake = None;
+        let j = daemon.journal().clone();
+        while got < n {
+            match tokio::time::timeout(Duration::from_secs(60), consumer.next()).await {
+                Ok(Some(Ok(d))) => {
+                    let _ = d.acker.ack(BasicAckOptions::default()).await;
+                    got += 1;
+                }
+                other => panic!("output stalled after {got}: {other:?}"),
+            }
+            if intake.is_none() && got % 256 == 0 {
+                let ready = ch
+                    .queue_declare(
+                        qin.as_str().into(),
+                        QueueDeclareOptions {
+                            passive: true,
+                            ..durable
+                        },
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map(|q| q.message_count())
+                    .unwrap_or(1);
+                if ready == 0 {
+                    intake = Some(start.elapsed());
+                }
+            }
+        }
+        let total = start.elapsed();
+        let _ = tx.send(true);
+        let _ = run.await;
+        let delivered = j
+            .list(Some(State::Delivered), u32::MAX)
+            .await
+            .map_or(0, |l| l.len());
+        let intake = intake.unwrap_or(total);
+        println!(
+            "AMQP in -> journal (SQLite) -> map -> price -> AMQP out, {n} orders of 20 lines: \
+             intake (queue drained) {:.2} s = {:.0} msg/s; end to end {:.2} s = {:.0} msg/s; \
+             {delivered} delivered",
+            intake.as_secs_f64(),
+            n as f64 / intake.as_secs_f64(),
+            total.as_secs_f64(),
+            n as f64 / total.as_secs_f64()
+        );
+        for q in [&qin, &qout] {
+            let _ = ch
+                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                .await;
+        }
+        let _ = conn.close(200, "".into()).await;
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
