@@ -22,6 +22,11 @@ use crate::model::DocumentType;
 use crate::pricing::catalog::CheckPolicy;
 use crate::pricing::Terms;
 
+mod admin;
+pub use admin::{
+    AdminConfig, AlertRule, AlertRuleKind, AlertsConfig, SmtpConfig, TokenConfig, TokenRole,
+};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +49,12 @@ pub struct Config {
     pub retry: RetryConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// `[admin]`: the admin HTTP server (API, metrics, dashboard); off when absent.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
+    /// `[alerts]` and `[[alerts.rule]]`: alert rules and where they go.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
 }
 
 /// `[journal]`: where messages are stored.
@@ -659,6 +670,7 @@ impl Config {
         if self.daemon.batch_size == 0 {
             push("daemon.batch_size".into(), "must be at least 1".into());
         }
+        admin::validate(self, &mut push);
         out
     }
 

@@ -51,6 +51,9 @@ pub enum JournalError {
     NotFound(i64),
     #[error("journal: unknown state {0:?} in the database")]
     BadState(String),
+    /// The operation does not apply to the message in its current state.
+    #[error("journal: {0}")]
+    Conflict(String),
 }
 
 /// Milliseconds since the Unix epoch.
@@ -229,10 +232,14 @@ const FULL_COLUMNS: &str = "id, received_at, source, source_ref, partner, format
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);
 
-const SQLITE_MIGRATIONS: Embedded =
-    Embedded(&[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))]);
-const POSTGRES_MIGRATIONS: Embedded =
-    Embedded(&[(1, "init", include_str!("migrations/postgres/0001_init.sql"))]);
+const SQLITE_MIGRATIONS: Embedded = Embedded(&[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (2, "admin", include_str!("migrations/sqlite/0002_admin.sql")),
+]);
+const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (2, "admin", include_str!("migrations/postgres/0002_admin.sql")),
+]);
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -517,6 +524,19 @@ impl Journal {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(keys) = &u.business_keys {
+                    sqlx::query("DELETE FROM message_keys WHERE message_id = $1")
+                        .bind(u.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    for k in keys.split(',').filter(|k| !k.is_empty()) {
+                        sqlx::query("INSERT INTO message_keys (key, message_id) VALUES ($1, $2)")
+                            .bind(k)
+                            .bind(u.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 for (state, detail) in &u.events {
                     sqlx::query("INSERT INTO events (message_id, at, state, detail) VALUES ($1, $2, $3, $4)")
                         .bind(u.id)
@@ -711,7 +731,7 @@ impl Journal {
             with_pool!(self, p => {
                 let mut tx = p.begin().await?;
                 let sel = "SELECT id FROM messages WHERE state = $1 AND updated_at < $2";
-                for t in ["events", "deliveries", "dedup_keys"] {
+                for t in ["events", "deliveries", "dedup_keys", "message_keys"] {
                     sqlx::query(&format!("DELETE FROM {t} WHERE message_id IN ({sel})"))
                         .bind(state)
                         .bind(before)
@@ -741,6 +761,9 @@ fn hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+mod query;
+pub use query::{Cursor, MessageFilter, Page, PartnerStats, StateCount};
 
 #[cfg(test)]
 mod tests;
