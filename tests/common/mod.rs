@@ -83,26 +83,33 @@ fsync = false
     p
 }
 
+/// The demo order, its ISO 8859-1 bytes one char each.
 pub fn demo() -> String {
     let b = std::fs::read(Path::new(ROOT).join("fixtures/edifact/orders_demo.edi")).unwrap();
-    String::from_utf8_lossy(&b).into_owned()
+    b.iter().map(|&c| char::from(c)).collect()
+}
+
+/// Writes text whose chars are ISO 8859-1 bytes.
+pub fn write_latin1(p: &Path, s: &str) {
+    let b: Vec<u8> = s.chars().map(|c| c as u32 as u8).collect();
+    std::fs::write(p, b).unwrap();
 }
 
 /// Drops one delivered, one rejected and one held message into the inbox.
 pub fn seed(dir: &Path) {
-    std::fs::write(dir.join("inbox/1-ok.edi"), demo()).unwrap();
+    write_latin1(&dir.join("inbox/1-ok.edi"), &demo());
     // A quantity that is not a number: rejected, located on line 14.
     let bad = demo()
         .replace("DEMO0001", "DEMO0002")
         .replace("PO-DEMO-0001", "PO-BAD-0002")
         .replace("QTY+21:24:PCE", "QTY+21:2X4:PCE");
-    std::fs::write(dir.join("inbox/2-bad.edi"), bad).unwrap();
+    write_latin1(&dir.join("inbox/2-bad.edi"), &bad);
     // A partner without pricing terms: held.
     let held = demo()
         .replace("DEMO0001", "DEMO0003")
         .replace("5412345000013:14", "5499999999999:14")
         .replace("PO-DEMO-0001", "PO-HELD-0003");
-    std::fs::write(dir.join("inbox/3-held.edi"), held).unwrap();
+    write_latin1(&dir.join("inbox/3-held.edi"), &held);
 }
 
 pub fn run_once(cfg: &Path) {
