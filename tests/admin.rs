@@ -238,3 +238,85 @@ fn openapi_document_matches_the_routes() {
         "the router and docs/openapi.json disagree"
     );
 }
+
+fn cli(args: &[&str], token: &str) -> (i32, String) {
+    let o = std::process::Command::new(BIN)
+        .args(args)
+        .env("COMPTOIR_TOKEN", token)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn cli_against_a_running_daemon_top_and_tap() {
+    let d = workdir("cli");
+    let port = free_port();
+    let cfg = config(&d, port, "");
+    seed(&d);
+    run_once(&cfg);
+    let daemon = start(&cfg, port, &[]);
+    let url = daemon.url.clone();
+
+    let (code, out) = cli(&["messages", "list", "--url", &url], READ_TOKEN);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("PO-HELD-0003") && out.contains("rejected"), "{out}");
+    let (code, out) = cli(&["messages", "show", "2", "--url", &url], READ_TOKEN);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("state:           rejected"), "{out}");
+    assert!(out.contains("located:         line 14"), "{out}");
+    let (code, out) = cli(
+        &["messages", "resolve", "3", "--reason", "duplicate order", "--url", &url],
+        READ_TOKEN,
+    );
+    assert_eq!(code, 2, "read token cannot resolve: {out}");
+    assert!(out.contains("HTTP 403"), "{out}");
+    let (code, out) = cli(
+        &["messages", "resolve", "3", "--reason", "duplicate order", "--url", &url],
+        OP_TOKEN,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("resolved (was held)"), "{out}");
+    let (code, out) = cli(&["messages", "replay", "1", "--url", &url], OP_TOKEN);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("message 1: delivered"), "{out}");
+
+    let (code, out) = cli(&["top", "--once", "--url", &url], READ_TOKEN);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("PARTNER") && out.contains("BACKLOG"), "{out}");
+    let acme = out.lines().find(|l| l.starts_with("acme") && l.contains("order")).unwrap();
+    assert!(acme.split_whitespace().nth(2) == Some("1"), "{acme}");
+
+    // Tap: one message dropped while tapping comes out as one JSON line.
+    let tap = std::process::Command::new(BIN)
+        .args(["tap", "--limit", "1", "--url", &url])
+        .env("COMPTOIR_TOKEN", READ_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let again = demo()
+        .replace("DEMO0001", "DEMO0042")
+        .replace("PO-DEMO-0001", "PO-TAP-0042");
+    write_latin1(&d.join("inbox/tap.edi"), &again);
+    let out = tap.wait_with_output().unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["state"], "delivered", "{line}");
+    assert_eq!(v["canonical"][0]["number"], "PO-TAP-0042", "{line}");
+
+    // Without --url the journal is used: resolve there too.
+    let (code, out) = cli(
+        &["messages", "resolve", "2", "--reason", "sent again by the partner", "--config", cfg.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+}
