@@ -320,3 +320,46 @@ fn cli_against_a_running_daemon_top_and_tap() {
     );
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn json_logs_carry_message_id_and_partner() {
+    let d = workdir("logs");
+    let port = free_port();
+    let cfg = config(&d, port, "");
+    seed(&d);
+    let o = std::process::Command::new(BIN)
+        .args(["run", "--once", "--log-format", "json", "--config", cfg.to_str().unwrap()])
+        .env("RUST_LOG", "comptoir=debug")
+        .env("COMPTOIR_TEST_READ_TOKEN", READ_TOKEN)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+        .collect();
+    let processed: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "processed")
+        .collect();
+    assert_eq!(processed.len(), 3, "{err}");
+    for l in &processed {
+        assert!(l["fields"]["message_id"].is_i64(), "{l}");
+        assert!(l["fields"]["partner"].is_string(), "{l}");
+    }
+    // Lines logged while a message is processed carry its span.
+    let inside: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "message processed")
+        .collect();
+    assert_eq!(inside.len(), 3, "{err}");
+    for l in inside {
+        assert!(l["span"]["message_id"].is_i64(), "{l}");
+        assert!(
+            l["span"]["partner"] == "acme" || l["span"]["partner"] == "noterms",
+            "{l}"
+        );
+    }
+    assert!(!err.contains(READ_TOKEN) && !err.contains(OP_TOKEN));
+}

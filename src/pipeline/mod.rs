@@ -352,12 +352,20 @@ impl Daemon {
                         let span = tracing::info_span!(
                             "message",
                             message_id = m.id,
-                            partner = m.partner.as_deref().unwrap_or("-")
+                            partner = process::partner_of(&rt.config, m)
+                                .map(|p| p.id.as_str())
+                                .or(m.partner.as_deref())
+                                .unwrap_or("-")
                         );
                         let _g = span.enter();
                         let start = std::time::Instant::now();
                         let u = process(&rt, m, d, today);
                         metrics.process.observe(start.elapsed());
+                        tracing::debug!(
+                            state = %u.state,
+                            elapsed_us = start.elapsed().as_micros() as u64,
+                            "message processed"
+                        );
                         u
                     })
                     .collect::<Vec<Update>>()
