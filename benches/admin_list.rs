@@ -42,7 +42,13 @@ async fn run(url: &str) {
         .expect("count");
     if n < N {
         let t = Instant::now();
-        for t in ["messages", "message_keys", "events", "deliveries", "dedup_keys"] {
+        for t in [
+            "messages",
+            "message_keys",
+            "events",
+            "deliveries",
+            "dedup_keys",
+        ] {
             sqlx::query(&format!("TRUNCATE {t}"))
                 .execute(pool)
                 .await
@@ -67,10 +73,12 @@ async fn run(url: &str) {
         .execute(pool)
         .await
         .expect("generate messages");
-        sqlx::query("INSERT INTO message_keys (key, message_id) SELECT business_keys, id FROM messages")
-            .execute(pool)
-            .await
-            .expect("generate keys");
+        sqlx::query(
+            "INSERT INTO message_keys (key, message_id) SELECT business_keys, id FROM messages",
+        )
+        .execute(pool)
+        .await
+        .expect("generate keys");
         sqlx::query(&format!(
             "SELECT setval(pg_get_serial_sequence('messages', 'id'), {N})"
         ))
@@ -78,7 +86,10 @@ async fn run(url: &str) {
         .await
         .expect("sequence");
         sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
-        println!("generated {N} messages in {:.1} s", t.elapsed().as_secs_f64());
+        println!(
+            "generated {N} messages in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
     }
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
         .fetch_one(pool)
@@ -93,7 +104,11 @@ async fn run(url: &str) {
     let mid = 1_700_000_000_000 + 600_000 * 30_000;
     let cases: Vec<(&str, MessageFilter, Option<Cursor>)> = vec![
         ("first page, no filter", MessageFilter::default(), None),
-        ("page after 500k rows (cursor)", MessageFilter::default(), Some(deep)),
+        (
+            "page after 500k rows (cursor)",
+            MessageFilter::default(),
+            Some(deep),
+        ),
         (
             "partner",
             MessageFilter {

@@ -3,9 +3,9 @@
 //! replay, resolve, partners), tokens (401/403, never echoed), and the
 //! OpenAPI document against the router.
 
-mod common;
+mod admin_common;
 
-use common::*;
+use admin_common::*;
 
 #[test]
 fn admin_api_end_to_end() {
@@ -25,7 +25,11 @@ fn admin_api_end_to_end() {
     assert_eq!(r.json()["components"]["journal"]["ok"], true);
     let r = call("GET", &u("/metrics"), None, None);
     assert_eq!(r.status, 200);
-    assert!(r.content_type.starts_with("text/plain"), "{}", r.content_type);
+    assert!(
+        r.content_type.starts_with("text/plain"),
+        "{}",
+        r.content_type
+    );
     for s in [
         "comptoir_messages{partner=\"acme\",document_type=\"order\",state=\"delivered\"} 1",
         "state=\"rejected\"} 1",
@@ -84,7 +88,12 @@ fn admin_api_end_to_end() {
         None,
     );
     assert_eq!(r.json()["messages"][0]["id"], 3, "{}", r.body);
-    let r = call("GET", &u("/api/messages?q=PO-HELD-0003"), Some(READ_TOKEN), None);
+    let r = call(
+        "GET",
+        &u("/api/messages?q=PO-HELD-0003"),
+        Some(READ_TOKEN),
+        None,
+    );
     assert_eq!(r.json()["messages"][0]["id"], 3, "{}", r.body);
     let r = call(
         "GET",
@@ -92,8 +101,18 @@ fn admin_api_end_to_end() {
         Some(READ_TOKEN),
         None,
     );
-    assert_eq!(r.json()["messages"].as_array().unwrap().len(), 1, "{}", r.body);
-    let r = call("GET", &u("/api/messages?state=nope"), Some(READ_TOKEN), None);
+    assert_eq!(
+        r.json()["messages"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.body
+    );
+    let r = call(
+        "GET",
+        &u("/api/messages?state=nope"),
+        Some(READ_TOKEN),
+        None,
+    );
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"], "bad_request");
 
@@ -126,7 +145,10 @@ fn admin_api_end_to_end() {
         parts.iter().filter(|p| p.get("error").is_some()).collect();
     assert!(!marked.is_empty(), "no error marked: {}", r.body);
     assert!(
-        marked[0]["text"].as_str().unwrap().contains("QTY+21:2X4:PCE"),
+        marked[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("QTY+21:2X4:PCE"),
         "{:?}",
         marked[0]
     );
@@ -177,7 +199,12 @@ fn admin_api_end_to_end() {
         Some(r#"{"reason":"again"}"#),
     );
     assert_eq!(r.status, 409);
-    let r = call("POST", &u("/api/messages/2/resolve"), Some(OP_TOKEN), Some("{}"));
+    let r = call(
+        "POST",
+        &u("/api/messages/2/resolve"),
+        Some(OP_TOKEN),
+        Some("{}"),
+    );
     assert_eq!(r.status, 400);
 
     // Replay the delivered one: processed again at once.
@@ -188,7 +215,10 @@ fn admin_api_end_to_end() {
     // Secrets never in the logs.
     drop(daemon);
     let log = std::fs::read_to_string(d.join("daemon.log")).unwrap();
-    assert!(!log.contains(READ_TOKEN) && !log.contains(OP_TOKEN), "{log}");
+    assert!(
+        !log.contains(READ_TOKEN) && !log.contains(OP_TOKEN),
+        "{log}"
+    );
     assert!(log.contains("admin server listening"), "{log}");
 }
 
@@ -205,13 +235,10 @@ fn openapi_document_matches_the_routes() {
         .unwrap();
     let d = workdir("openapi");
     let state = rt.block_on(async {
-        let j = comptoir::journal::Journal::open(
-            &format!("sqlite://{}/j.db", d.display()),
-            1,
-            None,
-        )
-        .await
-        .unwrap();
+        let j =
+            comptoir::journal::Journal::open(&format!("sqlite://{}/j.db", d.display()), 1, None)
+                .await
+                .unwrap();
         comptoir::admin::AdminState::new(
             j,
             &[],
@@ -268,19 +295,38 @@ fn cli_against_a_running_daemon_top_and_tap() {
 
     let (code, out) = cli(&["messages", "list", "--url", &url], READ_TOKEN);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("PO-HELD-0003") && out.contains("rejected"), "{out}");
+    assert!(
+        out.contains("PO-HELD-0003") && out.contains("rejected"),
+        "{out}"
+    );
     let (code, out) = cli(&["messages", "show", "2", "--url", &url], READ_TOKEN);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("state:           rejected"), "{out}");
     assert!(out.contains("located:         line 14"), "{out}");
     let (code, out) = cli(
-        &["messages", "resolve", "3", "--reason", "duplicate order", "--url", &url],
+        &[
+            "messages",
+            "resolve",
+            "3",
+            "--reason",
+            "duplicate order",
+            "--url",
+            &url,
+        ],
         READ_TOKEN,
     );
     assert_eq!(code, 2, "read token cannot resolve: {out}");
     assert!(out.contains("HTTP 403"), "{out}");
     let (code, out) = cli(
-        &["messages", "resolve", "3", "--reason", "duplicate order", "--url", &url],
+        &[
+            "messages",
+            "resolve",
+            "3",
+            "--reason",
+            "duplicate order",
+            "--url",
+            &url,
+        ],
         OP_TOKEN,
     );
     assert_eq!(code, 0, "{out}");
@@ -292,7 +338,10 @@ fn cli_against_a_running_daemon_top_and_tap() {
     let (code, out) = cli(&["top", "--once", "--url", &url], READ_TOKEN);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("PARTNER") && out.contains("BACKLOG"), "{out}");
-    let acme = out.lines().find(|l| l.starts_with("acme") && l.contains("order")).unwrap();
+    let acme = out
+        .lines()
+        .find(|l| l.starts_with("acme") && l.contains("order"))
+        .unwrap();
     assert!(acme.split_whitespace().nth(2) == Some("1"), "{acme}");
 
     // Tap: one message dropped while tapping comes out as one JSON line.
@@ -315,7 +364,15 @@ fn cli_against_a_running_daemon_top_and_tap() {
 
     // Without --url the journal is used: resolve there too.
     let (code, out) = cli(
-        &["messages", "resolve", "2", "--reason", "sent again by the partner", "--config", cfg.to_str().unwrap()],
+        &[
+            "messages",
+            "resolve",
+            "2",
+            "--reason",
+            "sent again by the partner",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
         "",
     );
     assert_eq!(code, 0, "{out}");
@@ -328,7 +385,14 @@ fn json_logs_carry_message_id_and_partner() {
     let cfg = config(&d, port, "");
     seed(&d);
     let o = std::process::Command::new(BIN)
-        .args(["run", "--once", "--log-format", "json", "--config", cfg.to_str().unwrap()])
+        .args([
+            "run",
+            "--once",
+            "--log-format",
+            "json",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
         .env("RUST_LOG", "comptoir=debug")
         .env("COMPTOIR_TEST_READ_TOKEN", READ_TOKEN)
         .output()

@@ -34,7 +34,9 @@ async fn webhook_server(seen: Arc<Mutex<Vec<String>>>) -> String {
                 }
                 let mut body = vec![0; len];
                 r.read_exact(&mut body).await.unwrap();
-                seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
                 let _ = r
                     .get_mut()
                     .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -196,9 +198,15 @@ type = "dead_letter"
     assert_eq!(mails.len(), 1, "{mails:?}");
     let m = &mails[0];
     assert!(m.contains("MAIL FROM:<comptoir@example.test>"), "{m}");
-    assert!(m.contains("RCPT TO:<ops@example.test>") && m.contains("RCPT TO:<oncall@example.test>"), "{m}");
+    assert!(
+        m.contains("RCPT TO:<ops@example.test>") && m.contains("RCPT TO:<oncall@example.test>"),
+        "{m}"
+    );
     assert!(m.contains("Subject: [comptoir] 4 alerts"), "{m}");
-    assert!(m.contains(&format!("message {dead} (other) is a dead letter")), "{m}");
+    assert!(
+        m.contains(&format!("message {dead} (other) is a dead letter")),
+        "{m}"
+    );
     assert!(m.contains("QUIT"), "{m}");
 
     // Once resolved, the held alert clears; held again later, it fires again.
@@ -226,6 +234,8 @@ async fn smtp_refusal_is_an_error_not_a_panic() {
         to: vec!["c@d.test".into()],
         helo: "t".into(),
     };
-    let e = comptoir::alerts::smtp::send(&cfg, "s", "b").await.unwrap_err();
+    let e = comptoir::alerts::smtp::send(&cfg, "s", "b")
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("554 go away"), "{e}");
 }

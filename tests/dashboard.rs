@@ -7,13 +7,13 @@
 //! Without `/usr/bin/chromium` the test prints a SKIPPED notice, unless
 //! `COMPTOIR_REQUIRE_SERVICES` is set, where it fails.
 
-mod common;
+mod admin_common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use admin_common::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -22,9 +22,13 @@ fn chromium_available() -> bool {
         return true;
     }
     if std::env::var_os("COMPTOIR_REQUIRE_SERVICES").is_some() {
-        panic!("{CHROMIUM} is missing and COMPTOIR_REQUIRE_SERVICES is set (apt-get install chromium)");
+        panic!(
+            "{CHROMIUM} is missing and COMPTOIR_REQUIRE_SERVICES is set (apt-get install chromium)"
+        );
     }
-    eprintln!("\n*** SKIPPED: dashboard test: {CHROMIUM} is missing (apt-get install chromium) ***\n");
+    eprintln!(
+        "\n*** SKIPPED: dashboard test: {CHROMIUM} is missing (apt-get install chromium) ***\n"
+    );
     false
 }
 
@@ -99,7 +103,10 @@ fn dashboard_in_headless_chromium() {
     // Flows page.
     let url = format!("{}/#/&token={READ_TOKEN}", daemon.url);
     let dom = chromium(&profile, &["--dump-dom"], &url);
-    assert!(dom.contains("data-ready=\"1\""), "page never loaded its data:\n{dom}");
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "page never loaded its data:\n{dom}"
+    );
     assert!(dom.contains("data-partner=\"acme\""), "{dom}");
     assert!(dom.contains("data-partner=\"noterms\""), "{dom}");
     assert!(dom.contains("ACME Hypermarchés (acme)"), "{dom}");
@@ -107,10 +114,16 @@ fn dashboard_in_headless_chromium() {
     assert!(dom.contains("id=\"queue-errors\""), "{dom}");
     assert!(dom.contains("class=\"replay\""), "no replay button: {dom}");
     assert!(dom.contains("PO-HELD-0003"), "held queue: {dom}");
-    assert!(!dom.contains("https://") && !dom.contains("http://cdn"), "external resource: {dom}");
+    assert!(
+        !dom.contains("https://") && !dom.contains("http://cdn"),
+        "external resource: {dom}"
+    );
     chromium(
         &profile,
-        &[&format!("--screenshot={}", shots.join("flows.png").display())],
+        &[&format!(
+            "--screenshot={}",
+            shots.join("flows.png").display()
+        )],
         &url,
     );
 
@@ -118,7 +131,10 @@ fn dashboard_in_headless_chromium() {
     let url = format!("{}/#/message/2&token={READ_TOKEN}", daemon.url);
     let dom = chromium(&profile, &["--dump-dom"], &url);
     assert!(dom.contains("data-ready=\"1\""), "{dom}");
-    assert!(dom.contains("<mark class=\"err\""), "no highlighted error: {dom}");
+    assert!(
+        dom.contains("<mark class=\"err\""),
+        "no highlighted error: {dom}"
+    );
     let mark = &dom[dom.find("<mark class=\"err\"").unwrap()..];
     let mark = &mark[..mark.find("</mark>").unwrap()];
     assert!(mark.contains("QTY+21:2X4:PCE"), "{mark}");
@@ -126,7 +142,10 @@ fn dashboard_in_headless_chromium() {
     assert!(dom.contains("state-rejected"), "{dom}");
     chromium(
         &profile,
-        &[&format!("--screenshot={}", shots.join("message-rejected.png").display())],
+        &[&format!(
+            "--screenshot={}",
+            shots.join("message-rejected.png").display()
+        )],
         &url,
     );
 
@@ -137,7 +156,10 @@ fn dashboard_in_headless_chromium() {
     assert!(dom.contains("PO-DEMO-0001"), "{dom}");
     chromium(
         &profile,
-        &[&format!("--screenshot={}", shots.join("message-delivered.png").display())],
+        &[&format!(
+            "--screenshot={}",
+            shots.join("message-delivered.png").display()
+        )],
         &url,
     );
 
@@ -147,7 +169,9 @@ fn dashboard_in_headless_chromium() {
     assert!(dom.contains("id=\"signin-form\""), "{dom}");
 
     for f in ["flows.png", "message-rejected.png", "message-delivered.png"] {
-        let len = std::fs::metadata(shots.join(f)).map(|m| m.len()).unwrap_or(0);
+        let len = std::fs::metadata(shots.join(f))
+            .map(|m| m.len())
+            .unwrap_or(0);
         assert!(len > 10_000, "{f}: {len} bytes");
     }
 }

@@ -75,7 +75,10 @@ pub async fn readyz(State(state): State<AdminState>) -> Response {
 pub async fn metrics(State(state): State<AdminState>) -> ApiResult {
     let text = metrics::render(&state.inner.metrics, &state.inner.journal).await?;
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response())
@@ -379,7 +382,7 @@ pub fn locate_errors(rt: Option<&Runtime>, msg: &Message) -> Vec<Located> {
             Some(prev) if l.offset < prev.end => {
                 prev.end = prev.end.max(l.end);
                 if !prev.message.contains(&l.message) {
-                    prev.message.push_str("\n");
+                    prev.message.push('\n');
                     prev.message.push_str(&l.message);
                 }
             }
@@ -546,7 +549,10 @@ pub async fn resolve(
     }
     let previous = state.inner.journal.resolve(id, reason, &who.name).await?;
     tracing::info!(message_id = id, token = %who.name, previous = %previous, "message resolved by hand");
-    Ok(Json(json!({"id": id, "previous_state": previous.as_str(), "state": "resolved"})).into_response())
+    Ok(
+        Json(json!({"id": id, "previous_state": previous.as_str(), "state": "resolved"}))
+            .into_response(),
+    )
 }
 
 /// Final states that count as errors in rates.
@@ -589,7 +595,10 @@ pub async fn partners(State(state): State<AdminState>, headers: HeaderMap) -> Ap
         if a.spark.is_empty() {
             a.spark = vec![0; 24];
         }
-        if let Some(slot) = usize::try_from(t.bucket).ok().and_then(|b| a.spark.get_mut(b)) {
+        if let Some(slot) = usize::try_from(t.bucket)
+            .ok()
+            .and_then(|b| a.spark.get_mut(b))
+        {
             *slot += t.count;
         }
     }

@@ -89,7 +89,10 @@ pub fn authorize(
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("token {:?} is read-only: this needs an operator token", t.name),
+            format!(
+                "token {:?} is read-only: this needs an operator token",
+                t.name
+            ),
         ));
     }
     Ok(Principal {

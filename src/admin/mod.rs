@@ -176,9 +176,7 @@ pub fn router(state: AdminState) -> (Router, Vec<(&'static str, &'static str)>) 
         get "/assets/app.css" => api::dashboard_css;
     }
     let r = r
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
-        })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state);
     (r, list)
 }

@@ -83,10 +83,12 @@ pub async fn tap(
             .await;
         loop {
             let ev = match rx.recv().await {
-                Ok(e) if params.accepts(&e) => match Event::default().event("message").json_data(&e) {
-                    Ok(ev) => ev,
-                    Err(_) => continue,
-                },
+                Ok(e) if params.accepts(&e) => {
+                    match Event::default().event("message").json_data(&e) {
+                        Ok(ev) => ev,
+                        Err(_) => continue,
+                    }
+                }
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     Event::default().event("lagged").data(n.to_string())

@@ -210,7 +210,9 @@ impl Evaluator {
             .await
             {
                 Ok(r) if (200..300).contains(&r.status) => {}
-                Ok(r) => tracing::error!(%url, status = r.status, "alert webhook refused the alerts"),
+                Ok(r) => {
+                    tracing::error!(%url, status = r.status, "alert webhook refused the alerts")
+                }
                 Err(e) => tracing::error!("alert webhook: {e}"),
             }
         }

@@ -59,7 +59,10 @@ fn snapshot(url: &str, token: Option<&str>) -> Result<(Rows, Value), String> {
     let o = json_of(&call(&format!("{url}/api/overview"), "GET", token, None)?)?;
     let mut rows = Rows::new();
     for partner in p["partners"].as_array().into_iter().flatten() {
-        let pid = partner["partner"].as_str().unwrap_or("(unknown)").to_string();
+        let pid = partner["partner"]
+            .as_str()
+            .unwrap_or("(unknown)")
+            .to_string();
         for d in partner["document_types"].as_array().into_iter().flatten() {
             let dt = d["document_type"].as_str().unwrap_or("-").to_string();
             let st = &d["states"];
@@ -93,11 +96,24 @@ fn render(rows: &Rows, prev: Option<(&Rows, f64)>, o: &Value) -> String {
         .map_or("-".to_string(), |a| format!("{a:.0}s"));
     out.push_str(&format!(
         "comptoir top — {} messages, backlog {}, oldest unfinished {}, journal {}, up {}s\n\n",
-        o["total"], o["backlog"], age, o["journal"].as_str().unwrap_or("?"), o["uptime_seconds"]
+        o["total"],
+        o["backlog"],
+        age,
+        o["journal"].as_str().unwrap_or("?"),
+        o["uptime_seconds"]
     ));
     out.push_str(&format!(
         "{:<20} {:<16} {:>9} {:>9} {:>7} {:>6} {:>8} {:>7} {:>9} {:>8}\n",
-        "PARTNER", "TYPE", "TOTAL", "DELIVERED", "ERRORS", "HELD", "BACKLOG", "ERR%", "LAST 1H", "RATE/S"
+        "PARTNER",
+        "TYPE",
+        "TOTAL",
+        "DELIVERED",
+        "ERRORS",
+        "HELD",
+        "BACKLOG",
+        "ERR%",
+        "LAST 1H",
+        "RATE/S"
     ));
     for ((p, t), v) in rows {
         let rate = match prev {

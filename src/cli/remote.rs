@@ -217,10 +217,7 @@ fn run(url: &str, token: Option<&str>, cmd: MessagesCommand) -> Result<i32, Stri
                 token,
                 Some(&body),
             )?)?;
-            println!(
-                "message {id}: resolved (was {})",
-                s(&v, "previous_state")
-            );
+            println!("message {id}: resolved (was {})", s(&v, "previous_state"));
             Ok(0)
         }
     }

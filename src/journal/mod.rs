@@ -238,7 +238,11 @@ const SQLITE_MIGRATIONS: Embedded = Embedded(&[
 ]);
 const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
-    (2, "admin", include_str!("migrations/postgres/0002_admin.sql")),
+    (
+        2,
+        "admin",
+        include_str!("migrations/postgres/0002_admin.sql"),
+    ),
 ]);
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;

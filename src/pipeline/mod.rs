@@ -149,12 +149,13 @@ impl Daemon {
         let rt = self.runtime();
         let mut handles = Vec::new();
         if let Some(admin) = &rt.config.admin {
-            let listener = crate::admin::bind(&admin.listen)
-                .await
-                .map_err(|source| DaemonError::Admin {
-                    addr: admin.listen.clone(),
-                    source,
-                })?;
+            let listener =
+                crate::admin::bind(&admin.listen)
+                    .await
+                    .map_err(|source| DaemonError::Admin {
+                        addr: admin.listen.clone(),
+                        source,
+                    })?;
             let addr = listener
                 .local_addr()
                 .map(|a| a.to_string())
