@@ -218,7 +218,7 @@ impl Journal {
         let bucket_ms = bucket_ms.max(1);
         let sql = "SELECT partner, document_type, (received_at - $1) / $2 AS b, COUNT(*) AS n \
                    FROM messages WHERE received_at >= $1 \
-                   GROUP BY partner, document_type, (received_at - $1) / $2";
+                   GROUP BY 1, 2, 3";
         let mut out = Vec::new();
         with_pool!(self, p => {
             let rows = sqlx::query(sql).bind(since).bind(bucket_ms).fetch_all(p).await?;

@@ -242,6 +242,12 @@ async fn search_pages_by_cursor_filters_and_resolves() {
         assert_eq!((c.received_at, c.id), (5, 9));
         let counts = j.group_counts(None).await.unwrap();
         assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 7);
+        let since = now_ms() - 3_600_000;
+        let thr = j.throughput(since, 60_000).await.unwrap();
+        assert_eq!(thr.iter().map(|t| t.count).sum::<i64>(), 7);
+        assert!(thr.iter().all(|t| (0..=60).contains(&t.bucket)), "{thr:?}");
+        assert!(j.last_received("odd").await.unwrap().is_some());
+        assert!(j.held_before(now_ms() + 1).await.unwrap().len() == 1);
         // Resolve: only from held/rejected/failed/dead, recorded as an event.
         assert_eq!(j.resolve(ids[3], "done", "me").await.unwrap(), State::Held);
         assert!(matches!(
