@@ -62,13 +62,13 @@ async fn run(url: &str) {
              error, attempts, next_attempt_at, updated_at) \
              SELECT g, 1700000000000 + g * 30000, 'inbox', 'file-' || g || '.edi', \
              'partner' || (g % 20), 'edifact', \
-             (ARRAY['order','invoice','despatch_advice'])[1 + g % 3], 'PO-' || g, \
+             (ARRAY['order','invoice','despatch_advice'])[(1 + g % 3)::int], 'PO-' || g, \
              '54' || lpad((g % 20)::text, 11, '0'), 'IC' || g, md5(g::text), \
              convert_to('UNB+UNOC:3+X+Y+260301:0930+IC' || g || '''', 'UTF8'), \
              CASE WHEN g % 1000 = 0 THEN 'rejected' WHEN g % 5000 = 1 THEN 'held' \
                   WHEN g % 50000 = 2 THEN 'dead' ELSE 'delivered' END, \
              NULL, 1, 0, 1700000000000 + g * 30000 + 500 \
-             FROM generate_series(1, {N}) AS g"
+             FROM generate_series(1::bigint, {N}::bigint) AS g"
         ))
         .execute(pool)
         .await
