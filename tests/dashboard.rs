@@ -163,6 +163,19 @@ fn dashboard_in_headless_chromium() {
         &url,
     );
 
+    // The whole page, pricing explanation included.
+    chromium(
+        &profile,
+        &[
+            "--window-size=1280,2200",
+            &format!(
+                "--screenshot={}",
+                shots.join("message-delivered-full.png").display()
+            ),
+        ],
+        &url,
+    );
+
     // A bad token shows the sign-in form.
     let url = format!("{}/#/&token=wrong", daemon.url);
     let dom = chromium(&profile, &["--dump-dom"], &url);

@@ -226,7 +226,12 @@ impl Daemon {
         mut shutdown: watch::Receiver<bool>,
         once: bool,
     ) -> Result<RunStats, DaemonError> {
-        let admin = self.start_admin(&shutdown).await?;
+        // A one-shot run (`--once`) serves nothing and sends no alerts.
+        let admin = if once {
+            Vec::new()
+        } else {
+            self.start_admin(&shutdown).await?
+        };
         let sources = self.start_sources(&shutdown, once);
         let mut stats = RunStats::default();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -174,6 +174,15 @@ async function viewSearch(q) {
   app.replaceChildren(h("h1", {}, `Search: ${q}`), messageTable(r.messages, true));
 }
 
+function effect(e) {
+  if (!e || typeof e !== "object") return null;
+  const parts = [];
+  if (e.percent !== undefined) parts.push(`-${e.percent} %`);
+  if (e.before !== undefined && e.after !== undefined) parts.push(`${e.before} → ${e.after}`);
+  else if (e.after !== undefined) parts.push(`= ${e.after}`);
+  return parts.length ? h("span", { class: "muted" }, " " + parts.join(", ")) : null;
+}
+
 function pricingExplanation(priced) {
   if (!Array.isArray(priced) || !priced.length) return h("p", { class: "muted" }, "Not priced.");
   return priced.map((doc) => h("div", { class: "pricing" },
@@ -186,7 +195,7 @@ function pricingExplanation(priced) {
         h("td", { class: "num" }, (l.quantity || "") + " " + (l.unit || "")),
         h("td", { class: "num" }, l.list_price || ""), h("td", { class: "num" }, l.net_unit_price || ""),
         h("td", { class: "num" }, l.amount || ""),
-        h("td", {}, h("ul", {}, (l.trail || []).map((t) => h("li", {}, `${t.description} [${t.rule_id}]`)),
+        h("td", {}, h("ul", {}, (l.trail || []).map((t) => h("li", {}, `${t.description} [${t.rule_id}]`, effect(t.effect))),
           l.reason ? h("li", { class: "error" }, l.reason) : null)))))),
     doc.totals ? h("p", {}, "Totals: " + Object.entries(doc.totals).map(([k, v]) => `${k} ${v}`).join(" · ")) : null,
     (doc.reasons || []).length ? h("p", { class: "error" }, doc.reasons.map((r) => r.message).join("; ")) : null));
