@@ -10,8 +10,11 @@
 //! - [`diagnostics`]: located problems shared by every stage;
 //! - [`translate`]: the file → documents entry point used by the CLI and the
 //!   daemon;
+//! - [`admin`]: the admin HTTP server (API, metrics, dashboard);
 //! - [`cli`]: the command line.
 
+pub mod admin;
+pub mod alerts;
 pub mod config;
 pub mod diagnostics;
 pub mod formats;

@@ -1,7 +1,9 @@
-//! `comptoir messages list|show|replay`: looks at the journal named by a
-//! configuration file: what came in, from whom, in which state, why it
-//! failed; and re-runs a message from its raw bytes (replay) through the
-//! current mappings and pricing.
+//! `comptoir messages list|show|replay|resolve`: looks at the journal named
+//! by a configuration file: what came in, from whom, in which state, why it
+//! failed; re-runs a message from its raw bytes (replay) through the
+//! current mappings and pricing; closes one by hand (resolve). With `--url`
+//! the same commands go through a running daemon's admin API instead
+//! (`--token` or `COMPTOIR_TOKEN`), see [`super::remote`].
 
 use std::path::PathBuf;
 
@@ -19,6 +21,13 @@ pub struct Args {
     /// Daemon configuration file (its `[journal] url` is used).
     #[arg(long, short, env = "COMPTOIR_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Admin URL of a running daemon (e.g. http://127.0.0.1:8080); when
+    /// given, the journal is not opened directly.
+    #[arg(long, env = "COMPTOIR_URL", global = true)]
+    pub url: Option<String>,
+    /// API token for --url (prefer the COMPTOIR_TOKEN environment variable).
+    #[arg(long, env = "COMPTOIR_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
     #[command(subcommand)]
     pub command: MessagesCommand,
 }
@@ -49,17 +58,27 @@ pub enum MessagesCommand {
     /// Re-run a message from its raw bytes through the current mappings and
     /// pricing, delivering it to its sinks again.
     Replay { id: i64 },
+    /// Close a held, rejected, failed or dead message by hand.
+    Resolve {
+        id: i64,
+        /// Why (recorded in the message's history).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string())
         .unwrap_or_else(|| ms.to_string())
 }
 
 pub fn run(args: Args) -> i32 {
+    if let Some(url) = &args.url {
+        return super::remote::messages(url, args.token.as_deref(), args.command);
+    }
     let Some(config_path) = args.config else {
-        eprintln!("error: --config is required");
+        eprintln!("error: --config (or --url) is required");
         return EXIT_ERROR;
     };
     let config = match Config::load(&config_path) {
@@ -216,6 +235,16 @@ async fn command(
             if raw {
                 println!("raw:\n{}", String::from_utf8_lossy(&m.raw));
             }
+            Ok(0)
+        }
+        MessagesCommand::Resolve { id, reason } => {
+            if reason.trim().is_empty() {
+                eprintln!("error: --reason must not be empty");
+                return Ok(EXIT_ERROR);
+            }
+            let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+            let previous = journal.resolve(id, reason.trim(), &user).await?;
+            println!("message {id}: resolved (was {previous})");
             Ok(0)
         }
         MessagesCommand::Replay { id } => {

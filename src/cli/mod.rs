@@ -5,7 +5,9 @@
 
 mod check;
 mod messages;
+mod ops;
 mod price;
+mod remote;
 mod run;
 mod translate;
 mod validate;
@@ -45,8 +47,12 @@ enum Command {
     Check(check::Args),
     /// Run the daemon.
     Run(run::Args),
-    /// Inspect and replay journaled messages.
+    /// Inspect, replay and resolve journaled messages.
     Messages(messages::Args),
+    /// Live per-partner rates and backlogs of a running daemon.
+    Top(ops::TopArgs),
+    /// Stream the documents passing through a running daemon (NDJSON).
+    Tap(ops::TapArgs),
 }
 
 /// Where mappings are looked for when `--mappings` is not given: `./mappings`,
@@ -85,6 +91,8 @@ pub fn main() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Run(args) => run::run(args),
         Command::Messages(args) => messages::run(args),
+        Command::Top(args) => ops::top(args),
+        Command::Tap(args) => ops::tap(args),
         Command::Schema => match serde_json::to_string_pretty(&crate::model::document_schema()) {
             Ok(s) => {
                 println!("{s}");

@@ -1,7 +1,9 @@
 //! `comptoir run --config FILE [--once]`: runs the daemon (see
 //! [`crate::pipeline`]). Logs go to stderr (`RUST_LOG` filters them;
-//! `info` by default). With `--once`, processes what is in the directory
-//! sources, then exits (for scripts and tests).
+//! `info` by default; `--log-format json` writes one JSON object per line,
+//! with the current spans, so each line of a message's processing carries
+//! its `message_id` and `partner`). With `--once`, processes what is in the
+//! directory sources, then exits (for scripts and tests).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,20 +20,37 @@ pub struct Args {
     /// Process what the directory and SFTP sources hold, then exit.
     #[arg(long)]
     pub once: bool,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "text", env = "COMPTOIR_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Installs the stderr log subscriber (once per process).
-pub(crate) fn init_logs() {
+pub(crate) fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => fmt.try_init(),
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 pub fn run(args: Args) -> i32 {
-    init_logs();
+    init_logs(args.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

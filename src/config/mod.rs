@@ -24,6 +24,10 @@ use crate::pricing::Terms;
 
 mod erp;
 pub use erp::{OdooPrices, OdooProtocol, OdooSink, SapMode, SapSink, WebhookSink};
+mod admin;
+pub use admin::{
+    AdminConfig, AlertRule, AlertRuleKind, AlertsConfig, SmtpConfig, TokenConfig, TokenRole,
+};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +51,12 @@ pub struct Config {
     pub retry: RetryConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// `[admin]`: the admin HTTP server (API, metrics, dashboard); off when absent.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
+    /// `[alerts]` and `[[alerts.rule]]`: alert rules and where they go.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
 }
 
 /// `[journal]`: where messages are stored.
@@ -818,6 +828,7 @@ impl Config {
         if self.daemon.batch_size == 0 {
             push("daemon.batch_size".into(), "must be at least 1".into());
         }
+        admin::validate(self, &mut push);
         out
     }
 

@@ -51,6 +51,9 @@ pub enum JournalError {
     NotFound(i64),
     #[error("journal: unknown state {0:?} in the database")]
     BadState(String),
+    /// The operation does not apply to the message in its current state.
+    #[error("journal: {0}")]
+    Conflict(String),
 }
 
 impl JournalError {
@@ -264,6 +267,7 @@ struct Embedded(&'static [(i64, &'static str, &'static str)]);
 
 const SQLITE_MIGRATIONS: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (2, "admin", include_str!("migrations/sqlite/0002_admin.sql")),
     (
         3,
         "file_leases",
@@ -272,6 +276,11 @@ const SQLITE_MIGRATIONS: Embedded = Embedded(&[
 ]);
 const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "admin",
+        include_str!("migrations/postgres/0002_admin.sql"),
+    ),
     (
         3,
         "file_leases",
@@ -674,6 +683,19 @@ impl Journal {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(keys) = &u.business_keys {
+                    sqlx::query("DELETE FROM message_keys WHERE message_id = $1")
+                        .bind(u.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    for k in keys.split(',').filter(|k| !k.is_empty()) {
+                        sqlx::query("INSERT INTO message_keys (key, message_id) VALUES ($1, $2)")
+                            .bind(k)
+                            .bind(u.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 for (state, detail) in &u.events {
                     sqlx::query("INSERT INTO events (message_id, at, state, detail) VALUES ($1, $2, $3, $4)")
                         .bind(u.id)
@@ -868,7 +890,7 @@ impl Journal {
             with_pool!(self, p => {
                 let mut tx = p.begin().await?;
                 let sel = "SELECT id FROM messages WHERE state = $1 AND updated_at < $2";
-                for t in ["events", "deliveries", "dedup_keys"] {
+                for t in ["events", "deliveries", "dedup_keys", "message_keys"] {
                     sqlx::query(&format!("DELETE FROM {t} WHERE message_id IN ({sel})"))
                         .bind(state)
                         .bind(before)
@@ -898,6 +920,9 @@ fn hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+mod query;
+pub use query::{Cursor, MessageFilter, Page, PartnerStats, StateCount};
 
 #[cfg(test)]
 mod tests;

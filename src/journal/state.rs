@@ -4,7 +4,8 @@
 //! `failed` is a delivery failure waiting for its next attempt; `held`
 //! waits for a person (price check, credit limit, no route); `rejected`
 //! is invalid input; `dead` has used every attempt; `duplicate` was seen
-//! before. Final states are never claimed again (a replay resets them).
+//! before; `resolved` was closed by hand by an operator. Final states are
+//! never claimed again (a replay resets them).
 
 /// A message's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,11 +20,13 @@ pub enum State {
     Failed,
     Dead,
     Duplicate,
+    /// Closed by hand by an operator (with a reason, in the history).
+    Resolved,
 }
 
 impl State {
     /// Every state.
-    pub const ALL: [State; 10] = [
+    pub const ALL: [State; 11] = [
         State::Received,
         State::Parsed,
         State::Mapped,
@@ -34,6 +37,7 @@ impl State {
         State::Failed,
         State::Dead,
         State::Duplicate,
+        State::Resolved,
     ];
 
     /// Name in the database and on the command line.
@@ -49,6 +53,7 @@ impl State {
             State::Failed => "failed",
             State::Dead => "dead",
             State::Duplicate => "duplicate",
+            State::Resolved => "resolved",
         }
     }
 
@@ -61,7 +66,12 @@ impl State {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            State::Delivered | State::Held | State::Rejected | State::Dead | State::Duplicate
+            State::Delivered
+                | State::Held
+                | State::Rejected
+                | State::Dead
+                | State::Duplicate
+                | State::Resolved
         )
     }
 }

@@ -276,3 +276,82 @@ async fn release_own_leases_leaves_other_instances_alone() {
         j.close().await;
     }
 }
+
+#[tokio::test]
+async fn search_pages_by_cursor_filters_and_resolves() {
+    for j in journals().await {
+        let batch = (0..7).map(|i| incoming(&format!("message {i}"))).collect();
+        let ids: Vec<i64> = j
+            .receive(batch)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        for (n, id) in ids.iter().enumerate() {
+            let state = if n == 3 {
+                State::Held
+            } else {
+                State::Delivered
+            };
+            let mut u = Update::new(*id, state, 0);
+            u.partner = Some(if n % 2 == 0 { "even" } else { "odd" }.into());
+            u.business_keys = Some(format!("PO-{n},INV-{n}"));
+            u.document_type = Some("order".into());
+            j.apply(&[u]).await.unwrap();
+        }
+        // Pages of 3, newest first, nothing twice, nothing missed.
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = j.search(&MessageFilter::default(), after, 3).await.unwrap();
+            seen.extend(page.messages.iter().map(|m| m.id));
+            match page.next {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
+        let mut expect = ids.clone();
+        expect.reverse();
+        assert_eq!(seen, expect, "{}", j.backend());
+        let f = MessageFilter {
+            partner: Some("odd".into()),
+            ..Default::default()
+        };
+        assert_eq!(j.search(&f, None, 50).await.unwrap().messages.len(), 3);
+        let f = MessageFilter {
+            key: Some("INV-4".into()),
+            ..Default::default()
+        };
+        let page = j.search(&f, None, 50).await.unwrap();
+        assert_eq!(page.messages.len(), 1);
+        assert_eq!(page.messages[0].id, ids[4]);
+        let c = Cursor::decode(
+            &Cursor {
+                received_at: 5,
+                id: 9,
+            }
+            .encode(),
+        )
+        .unwrap();
+        assert_eq!((c.received_at, c.id), (5, 9));
+        let counts = j.group_counts(None).await.unwrap();
+        assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 7);
+        let since = now_ms() - 3_600_000;
+        let thr = j.throughput(since, 60_000).await.unwrap();
+        assert_eq!(thr.iter().map(|t| t.count).sum::<i64>(), 7);
+        assert!(thr.iter().all(|t| (0..=60).contains(&t.bucket)), "{thr:?}");
+        assert!(j.last_received("odd").await.unwrap().is_some());
+        assert!(j.held_before(now_ms() + 1).await.unwrap().len() == 1);
+        // Resolve: only from held/rejected/failed/dead, recorded as an event.
+        assert_eq!(j.resolve(ids[3], "done", "me").await.unwrap(), State::Held);
+        assert!(matches!(
+            j.resolve(ids[3], "again", "me").await,
+            Err(JournalError::Conflict(_))
+        ));
+        let last = j.events(ids[3]).await.unwrap().pop().unwrap();
+        assert_eq!(last.detail.as_deref(), Some("resolved by me: done"));
+        assert!(j.oldest_unfinished().await.unwrap().is_none());
+        j.ping().await.unwrap();
+    }
+}

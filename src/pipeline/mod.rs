@@ -46,6 +46,12 @@ pub enum DaemonError {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error("admin server: cannot listen on {addr}: {source}")]
+    Admin {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Counts of a run, per final state reached.
@@ -63,6 +69,8 @@ pub struct Daemon {
     journal: Journal,
     runtime: Arc<RwLock<Arc<Runtime>>>,
     owner: String,
+    metrics: Arc<crate::admin::Metrics>,
+    tap: tokio::sync::broadcast::Sender<crate::admin::TapEvent>,
 }
 
 /// Loads and checks a configuration and everything it refers to.
@@ -111,6 +119,8 @@ impl Daemon {
             journal,
             runtime: Arc::new(RwLock::new(Arc::new(runtime))),
             owner,
+            metrics: Arc::default(),
+            tap: tokio::sync::broadcast::channel(1024).0,
         })
     }
 
@@ -122,6 +132,79 @@ impl Daemon {
     /// The journal.
     pub fn journal(&self) -> &Journal {
         &self.journal
+    }
+
+    /// Pipeline metrics (for `/metrics`).
+    pub fn metrics(&self) -> Arc<crate::admin::Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// The channel every committed outcome is published on (`/api/tap`).
+    pub fn tap(&self) -> tokio::sync::broadcast::Sender<crate::admin::TapEvent> {
+        self.tap.clone()
+    }
+
+    /// The admin server's state over this daemon (journal, runtime, tokens).
+    pub fn admin_state(&self) -> crate::admin::AdminState {
+        let rt = Arc::clone(&self.runtime);
+        let handle: crate::admin::RuntimeHandle = Arc::new(move || match rt.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        });
+        let tokens = self
+            .runtime()
+            .config
+            .admin
+            .as_ref()
+            .map(|a| a.tokens.clone())
+            .unwrap_or_default();
+        crate::admin::AdminState::new(
+            self.journal.clone(),
+            &tokens,
+            Some(handle),
+            self.metrics(),
+            self.tap(),
+        )
+    }
+
+    /// Starts the admin server (when `[admin]` is configured) and the alert
+    /// evaluator (when rules are), both stopping with `shutdown`.
+    async fn start_admin(
+        &self,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<Vec<JoinHandle<()>>, DaemonError> {
+        let rt = self.runtime();
+        let mut handles = Vec::new();
+        if let Some(admin) = &rt.config.admin {
+            let listener =
+                crate::admin::bind(&admin.listen)
+                    .await
+                    .map_err(|source| DaemonError::Admin {
+                        addr: admin.listen.clone(),
+                        source,
+                    })?;
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| admin.listen.clone());
+            tracing::info!(%addr, "admin server listening");
+            let state = self.admin_state();
+            let rx = shutdown.clone();
+            handles.push(tokio::spawn(async move {
+                if let Err(e) = crate::admin::serve(listener, state, rx).await {
+                    tracing::error!("admin server stopped: {e}");
+                }
+            }));
+        }
+        if !rt.config.alerts.rules.is_empty() {
+            let alerts = rt.config.alerts.clone();
+            let journal = self.journal.clone();
+            let rx = shutdown.clone();
+            handles.push(tokio::spawn(async move {
+                crate::alerts::run(alerts, journal, rx).await;
+            }));
+        }
+        Ok(handles)
     }
 
     /// The runtime in force.
@@ -207,6 +290,12 @@ impl Daemon {
         mut shutdown: watch::Receiver<bool>,
         once: bool,
     ) -> Result<RunStats, DaemonError> {
+        // A one-shot run (`--once`) serves nothing and sends no alerts.
+        let admin = if once {
+            Vec::new()
+        } else {
+            self.start_admin(&shutdown).await?
+        };
         let sources = self.start_sources(&shutdown, once);
         let mut stats = RunStats::default();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -238,16 +327,22 @@ impl Daemon {
                 }
                 continue;
             }
+            let received: std::collections::HashMap<i64, i64> =
+                batch.iter().map(|m| (m.id, m.received_at)).collect();
             let updates = self.process_batch(rt, batch, workers).await;
+            let commit_start = std::time::Instant::now();
             if let Err(e) = self.journal.apply(&updates).await {
                 // The messages stay leased; they run again when the lease expires.
                 tracing::error!("journal commit failed, batch will be retried: {e}");
                 continue;
             }
+            self.metrics.commit.observe(commit_start.elapsed());
+            let now = crate::journal::now_ms();
             for u in &updates {
                 stats.processed += 1;
                 *stats.by_state.entry(u.state.to_string()).or_default() += 1;
                 log_update(u);
+                self.record(u, received.get(&u.id).copied(), now);
             }
         }
         for h in sources {
@@ -255,7 +350,34 @@ impl Daemon {
                 stats.received += n;
             }
         }
+        for h in admin {
+            h.abort();
+        }
         Ok(stats)
+    }
+
+    /// Updates metrics and publishes a committed outcome on the tap.
+    fn record(&self, u: &Update, received_at: Option<i64>, now: i64) {
+        use std::sync::atomic::Ordering;
+        self.metrics.processed.fetch_add(1, Ordering::Relaxed);
+        match u.state {
+            State::Failed => {
+                self.metrics.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            State::Dead => {
+                self.metrics.dead_letters.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        if u.state.is_final() {
+            if let Some(r) = received_at {
+                self.metrics
+                    .end_to_end
+                    .observe(Duration::from_millis((now - r).max(0) as u64));
+            }
+        }
+        // No subscriber is not an error.
+        let _ = self.tap.send(crate::admin::TapEvent::from_update(u));
     }
 
     async fn process_batch(
@@ -292,10 +414,30 @@ impl Daemon {
         let mut handles = Vec::new();
         for c in chunks {
             let rt = Arc::clone(&rt);
+            let metrics = Arc::clone(&self.metrics);
             let ids: Vec<(i64, i64)> = c.iter().map(|(m, _)| (m.id, m.attempts)).collect();
             let h = tokio::task::spawn_blocking(move || {
                 c.iter()
-                    .map(|(m, d)| process(&rt, m, d, today))
+                    .map(|(m, d)| {
+                        let span = tracing::info_span!(
+                            "message",
+                            message_id = m.id,
+                            partner = process::partner_of(&rt.config, m)
+                                .map(|p| p.id.as_str())
+                                .or(m.partner.as_deref())
+                                .unwrap_or("-")
+                        );
+                        let _g = span.enter();
+                        let start = std::time::Instant::now();
+                        let u = process(&rt, m, d, today);
+                        metrics.process.observe(start.elapsed());
+                        tracing::debug!(
+                            state = %u.state,
+                            elapsed_us = start.elapsed().as_micros() as u64,
+                            "message processed"
+                        );
+                        u
+                    })
                     .collect::<Vec<Update>>()
             });
             handles.push((ids, h));
