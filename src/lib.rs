@@ -3,14 +3,22 @@
 //! The library holds the whole pipeline; the `comptoir` binary is a thin CLI
 //! over it. Modules follow the pipeline stages:
 //!
-//! - [`model`]: the canonical documents every format maps onto;
-//! - [`formats`]: syntax layers (EDIFACT tokenizer, envelopes, writers);
+//! - [`sources`]: directory, SFTP, AMQP and HTTP intake;
+//! - [`journal`]: the durable record of every message (SQLite, PostgreSQL);
+//! - [`formats`]: syntax layers (EDIFACT, X12, CSV, XML/IDoc) and writers;
 //! - [`mapping`]: declarative mappings from syntax trees to the model,
 //!   loaded from `mappings/`;
-//! - [`diagnostics`]: located problems shared by every stage;
+//! - [`model`]: the canonical documents every format maps onto;
 //! - [`translate`]: the file → documents entry point used by the CLI and the
 //!   daemon;
-//! - [`admin`]: the admin HTTP server (API, metrics, dashboard);
+//! - [`pricing`]: client commercial terms applied to orders and invoices;
+//! - [`respond`]: ORDRSP, APERAK and CONTRL answers to partners;
+//! - [`sinks`]: file, AMQP, Odoo, SAP and webhook outputs;
+//! - [`pipeline`]: the daemon tying sources, journal, stages and sinks;
+//! - [`config`]: the daemon's typed configuration;
+//! - [`admin`] and [`alerts`]: the admin HTTP server (API, metrics,
+//!   dashboard) and alerting;
+//! - [`diagnostics`]: located problems shared by every stage;
 //! - [`cli`]: the command line.
 
 pub mod admin;
