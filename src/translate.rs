@@ -163,6 +163,42 @@ pub enum TranslateError {
     UnknownPartner(String),
 }
 
+/// Emits the outcome of one message: rejected when it could not be mapped,
+/// when it has an error, or when its envelope has one (`envelope_errors`
+/// are then repeated in its diagnostics); a document otherwise. Shared by
+/// every segment-based format.
+pub(crate) fn emit(
+    summary: &mut Summary,
+    sink: &mut dyn FnMut(Outcome),
+    envelope_errors: &[Diagnostic],
+    location: Location,
+    document: Option<Box<Document>>,
+    diags: Vec<Diagnostic>,
+) {
+    let rejected = document.is_none()
+        || !envelope_errors.is_empty()
+        || diags.iter().any(|d| d.severity == Severity::Error);
+    match document {
+        Some(document) if !rejected => {
+            summary.documents += 1;
+            sink(Outcome::Document {
+                document,
+                diagnostics: diags,
+            });
+        }
+        document => {
+            summary.rejected += 1;
+            let mut all = envelope_errors.to_vec();
+            all.extend(diags);
+            sink(Outcome::Rejected {
+                location,
+                document,
+                diagnostics: all,
+            });
+        }
+    }
+}
+
 /// Translates inputs with a set of mappings.
 pub struct Translator<'r> {
     registry: &'r Registry,
@@ -447,33 +483,23 @@ impl<'r> Translator<'r> {
                     if let Some(r) = summary.reports.last_mut() {
                         r.messages.push((m.clone(), diags.clone()));
                     }
-                    let rejected = document.is_none()
-                        || !envelope_errors.is_empty()
-                        || diags.iter().any(|d| d.severity == Severity::Error);
-                    if rejected {
-                        summary.rejected += 1;
-                        let mut all = envelope_errors.clone();
-                        all.extend(diags);
-                        sink(Outcome::Rejected {
-                            location: Location {
-                                file: opts.file_name.clone(),
-                                interchange: Some(interchange.index),
-                                message: Some(m.index),
-                                message_ref: Some(m.reference.clone()),
-                                line: Some(m.line),
-                                offset: Some(m.offset),
-                                ..Location::default()
-                            },
-                            document,
-                            diagnostics: all,
-                        });
-                    } else if let Some(document) = document {
-                        summary.documents += 1;
-                        sink(Outcome::Document {
-                            document,
-                            diagnostics: diags,
-                        });
-                    }
+                    let location = Location {
+                        file: opts.file_name.clone(),
+                        interchange: Some(interchange.index),
+                        message: Some(m.index),
+                        message_ref: Some(m.reference.clone()),
+                        line: Some(m.line),
+                        offset: Some(m.offset),
+                        ..Location::default()
+                    };
+                    emit(
+                        &mut summary,
+                        sink,
+                        &envelope_errors,
+                        location,
+                        document,
+                        diags,
+                    );
                 }
                 Event::InterchangeEnd(_) => {
                     group = None;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use super::envelope::{default_policy, Event, GroupHeader, InterchangeHeader, Reader};
-use crate::diagnostics::{Diagnostic, Location, Severity};
+use crate::diagnostics::{Diagnostic, Location};
 use crate::formats::edifact::{self, EnvelopePolicy};
 use crate::mapping::{CompiledMapping, MessageMapper, Partner, Registry};
 use crate::translate::{Format, Options, Outcome, Summary, TranslateError, Translator};
@@ -223,33 +223,23 @@ pub(crate) fn translate<R: Read>(
                     doc.origin.profile.clone_from(&t.implementation);
                     Box::new(doc)
                 });
-                let rejected = document.is_none()
-                    || !envelope_errors.is_empty()
-                    || diags.iter().any(|d| d.severity == Severity::Error);
-                if rejected {
-                    summary.rejected += 1;
-                    let mut all = envelope_errors.clone();
-                    all.extend(diags);
-                    sink(Outcome::Rejected {
-                        location: Location {
-                            file: opts.file_name.clone(),
-                            interchange: Some(interchange.index),
-                            message: Some(t.index),
-                            message_ref: Some(t.control_number.clone()),
-                            line: Some(t.line),
-                            offset: Some(t.offset),
-                            ..Location::default()
-                        },
-                        document,
-                        diagnostics: all,
-                    });
-                } else if let Some(document) = document {
-                    summary.documents += 1;
-                    sink(Outcome::Document {
-                        document,
-                        diagnostics: diags,
-                    });
-                }
+                let location = Location {
+                    file: opts.file_name.clone(),
+                    interchange: Some(interchange.index),
+                    message: Some(t.index),
+                    message_ref: Some(t.control_number.clone()),
+                    line: Some(t.line),
+                    offset: Some(t.offset),
+                    ..Location::default()
+                };
+                crate::translate::emit(
+                    &mut summary,
+                    sink,
+                    &envelope_errors,
+                    location,
+                    document,
+                    diags,
+                );
             }
             Event::InterchangeEnd(_) => group = None,
         }
