@@ -163,6 +163,35 @@ pub enum TranslateError {
     UnknownPartner(String),
 }
 
+/// Sends diagnostics the envelope reader raised where they belong: to the
+/// open message when they are about it, else to the run's file-level list
+/// (errors also to `envelope_errors`, which reject the interchange's
+/// messages) and to the current interchange report. Shared by every
+/// segment-based format.
+pub(crate) fn route(
+    diags: Vec<Diagnostic>,
+    in_message: bool,
+    message_diags: &mut Vec<Diagnostic>,
+    envelope_errors: &mut Vec<Diagnostic>,
+    summary: &mut Summary,
+) {
+    for d in diags {
+        if in_message && d.location.message.is_some() {
+            message_diags.push(d);
+        } else {
+            if d.is_error() {
+                envelope_errors.push(d.clone());
+            }
+            if let Some(r) = summary.reports.last_mut() {
+                if d.location.interchange == Some(r.header.index) {
+                    r.diagnostics.push(d.clone());
+                }
+            }
+            summary.diagnostics.push(d);
+        }
+    }
+}
+
 /// Emits the outcome of one message: rejected when it could not be mapped,
 /// when it has an error, or when its envelope has one (`envelope_errors`
 /// are then repeated in its diagnostics); a document otherwise. Shared by
@@ -361,28 +390,6 @@ impl<'r> Translator<'r> {
         let mut message_diags: Vec<Diagnostic> = Vec::new();
         let mut mapper: Option<MessageMapper<'_>> = None;
         let mut in_message = false;
-
-        let route = |diags: Vec<Diagnostic>,
-                     in_message: bool,
-                     message_diags: &mut Vec<Diagnostic>,
-                     envelope_errors: &mut Vec<Diagnostic>,
-                     summary: &mut Summary| {
-            for d in diags {
-                if in_message && d.location.message.is_some() {
-                    message_diags.push(d);
-                } else {
-                    if d.is_error() {
-                        envelope_errors.push(d.clone());
-                    }
-                    if let Some(r) = summary.reports.last_mut() {
-                        if d.location.interchange == Some(r.header.index) {
-                            r.diagnostics.push(d.clone());
-                        }
-                    }
-                    summary.diagnostics.push(d);
-                }
-            }
-        };
 
         loop {
             let pending = reader.take_diagnostics();

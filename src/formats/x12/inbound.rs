@@ -99,26 +99,9 @@ pub(crate) fn translate<R: Read>(
     let mut mapper: Option<MessageMapper<'_>> = None;
     let mut in_message = false;
 
-    let route = |diags: Vec<Diagnostic>,
-                 in_message: bool,
-                 message_diags: &mut Vec<Diagnostic>,
-                 envelope_errors: &mut Vec<Diagnostic>,
-                 summary: &mut Summary| {
-        for d in diags {
-            if in_message && d.location.message.is_some() {
-                message_diags.push(d);
-            } else {
-                if d.is_error() {
-                    envelope_errors.push(d.clone());
-                }
-                summary.diagnostics.push(d);
-            }
-        }
-    };
-
     loop {
         let pending = reader.take_diagnostics();
-        route(
+        crate::translate::route(
             pending,
             in_message,
             &mut message_diags,
@@ -186,7 +169,7 @@ pub(crate) fn translate<R: Read>(
             Event::TransactionEnd(t) => {
                 let t = t.clone();
                 let pending = reader.take_diagnostics();
-                route(
+                crate::translate::route(
                     pending,
                     true,
                     &mut message_diags,
