@@ -25,6 +25,7 @@ pub mod admin;
 pub mod alerts;
 pub mod config;
 pub mod diagnostics;
+pub mod exports;
 pub mod formats;
 pub mod journal;
 pub mod mapping;

@@ -379,7 +379,7 @@ fn serialization_failures_are_retried() {
 }
 
 #[test]
-fn replacement_updates_the_draft_and_cancellation_cancels() {
+fn replacement_updates_draft_and_undelivered_confirmed_orders_and_cancellation_cancels() {
     let fake = FakeOdoo::start(18);
     let (_, products) = fake.seed_demo();
     let sink = sink_with(
@@ -447,14 +447,76 @@ fn replacement_updates_the_draft_and_cancellation_cancels() {
         Err(SinkError::Transient(_))
     ));
 
-    // Replacing a confirmed order is refused with the reason.
+    // A confirmed order with nothing delivered is reopened (cancelled, set
+    // back to draft), rewritten and confirmed again; its pending delivery
+    // is cancelled and a new one made.
     let sink = sink_with(&fake.url, "jsonrpc", 18, "");
     let id2 = created_order(&sink.deliver(&demo_payload("PO-11")).unwrap());
+    let first_picking = {
+        let d = fake.lock();
+        d.all("stock.picking")
+            .iter()
+            .find(|p| p["sale_id"] == json!(id2))
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
     let mut r = order("PO-11");
     r.function = Some(MessageFunction::Replace);
-    match sink.deliver(&payload(&[r], None)) {
+    r.lines.truncate(1);
+    assert_eq!(
+        sink.deliver(&payload(std::slice::from_ref(&r), None))
+            .unwrap(),
+        vec![Outcome::Updated { id: id2 }]
+    );
+    {
+        let d = fake.lock();
+        assert_eq!(d.get("sale.order", id2).unwrap()["state"], "sale");
+        assert_eq!(
+            d.get("stock.picking", first_picking).unwrap()["state"],
+            "cancel"
+        );
+        let live: Vec<_> = d
+            .all("stock.picking")
+            .into_iter()
+            .filter(|p| p["sale_id"] == json!(id2) && p["state"] != "cancel")
+            .collect();
+        assert_eq!(live.len(), 1, "{live:?}");
+    }
+    assert_eq!(lines(&fake, id2, "product_uom").len(), 1);
+
+    // Once something is delivered, a replacement is refused with the reason.
+    let picking = {
+        let d = fake.lock();
+        d.all("stock.picking")
+            .iter()
+            .find(|p| p["sale_id"] == json!(id2) && p["state"] != "cancel")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    fake.lock().validate_picking(picking, "2026-03-09 10:00:00");
+    match sink.deliver(&payload(std::slice::from_ref(&r), None)) {
         Err(SinkError::Permanent(m)) => {
-            assert!(m.contains(&format!("sale.order {id2} is sale")), "{m}")
+            assert!(
+                m.contains(&format!(
+                    "sale.order {id2} is confirmed and already has 1 delivered"
+                )),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // With replace_confirmed off, a confirmed order is never touched.
+    let strict = sink_with(&fake.url, "jsonrpc", 18, "replace_confirmed = false");
+    let id3 = created_order(&strict.deliver(&demo_payload("PO-12")).unwrap());
+    let mut r = order("PO-12");
+    r.function = Some(MessageFunction::Replace);
+    match strict.deliver(&payload(&[r], None)) {
+        Err(SinkError::Permanent(m)) => {
+            assert!(m.contains(&format!("sale.order {id3} is sale")), "{m}");
+            assert!(m.contains("replace_confirmed is off"), "{m}");
         }
         other => panic!("{other:?}"),
     }

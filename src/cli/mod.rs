@@ -4,6 +4,7 @@
 //! (something was rejected), 2 usage or I/O error.
 
 mod check;
+mod export;
 mod messages;
 mod ops;
 mod price;
@@ -49,6 +50,9 @@ enum Command {
     Run(run::Args),
     /// Inspect, replay and resolve journaled messages.
     Messages(messages::Args),
+    /// Send documents from the ERP to partners now (ORDRSP, DESADV,
+    /// INVOIC, INVRPT), list and retry exports.
+    Export(export::Args),
     /// Live per-partner rates and backlogs of a running daemon.
     Top(ops::TopArgs),
     /// Stream the documents passing through a running daemon (NDJSON).
@@ -91,6 +95,7 @@ pub fn main() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Run(args) => run::run(args),
         Command::Messages(args) => messages::run(args),
+        Command::Export(args) => export::run(args),
         Command::Top(args) => ops::top(args),
         Command::Tap(args) => ops::tap(args),
         Command::Schema => match serde_json::to_string_pretty(&crate::model::document_schema()) {

@@ -78,6 +78,11 @@ pub struct OdooSink {
     /// Call `action_confirm` on new orders.
     #[serde(default = "default_true")]
     pub confirm: bool,
+    /// A replacement (BGM 5) of an order already confirmed in Odoo, with
+    /// nothing delivered or invoiced, cancels it, sets it back to draft,
+    /// rewrites it and confirms it again. Off: such a replacement is held.
+    #[serde(default = "default_true")]
+    pub replace_confirmed: bool,
     /// Turn supplier invoices and credit notes into draft vendor bills.
     #[serde(default = "default_true")]
     pub vendor_bills: bool,

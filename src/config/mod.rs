@@ -24,6 +24,8 @@ use crate::pricing::Terms;
 
 mod erp;
 pub use erp::{OdooPrices, OdooProtocol, OdooSink, SapMode, SapSink, WebhookSink};
+mod export;
+pub use export::{ExportCompany, ExportConfig, ExportDocument, ExportFormat};
 mod admin;
 pub use admin::{
     AdminConfig, AlertRule, AlertRuleKind, AlertsConfig, SmtpConfig, TokenConfig, TokenRole,
@@ -57,6 +59,9 @@ pub struct Config {
     /// `[alerts]` and `[[alerts.rule]]`: alert rules and where they go.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// `[[export]]`: documents read from the ERP and sent to partners.
+    #[serde(default, rename = "export")]
+    pub exports: Vec<ExportConfig>,
 }
 
 /// `[journal]`: where messages are stored.
@@ -829,6 +834,7 @@ impl Config {
             push("daemon.batch_size".into(), "must be at least 1".into());
         }
         admin::validate(self, &mut push);
+        export::validate(self, &mut push);
         out
     }
 

@@ -33,6 +33,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row};
 
+pub use exports::{ExportRecord, ExportState};
 pub use sniff::{sniff_interchange, InterchangeId};
 pub use state::State;
 
@@ -273,6 +274,11 @@ const SQLITE_MIGRATIONS: Embedded = Embedded(&[
         "file_leases",
         include_str!("migrations/sqlite/0003_file_leases.sql"),
     ),
+    (
+        5,
+        "exports",
+        include_str!("migrations/sqlite/0005_exports.sql"),
+    ),
 ]);
 const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -285,6 +291,11 @@ const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
         3,
         "file_leases",
         include_str!("migrations/postgres/0003_file_leases.sql"),
+    ),
+    (
+        5,
+        "exports",
+        include_str!("migrations/postgres/0005_exports.sql"),
     ),
 ]);
 
@@ -921,6 +932,7 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+mod exports;
 mod query;
 pub use query::{Cursor, MessageFilter, Page, PartnerStats, StateCount};
 

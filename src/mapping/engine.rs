@@ -174,6 +174,23 @@ impl<'m> MessageMapper<'m> {
                 });
             }
         }
+        // A message without a section separator (D.96A DESADV: CNT right
+        // after the last line group) enters its summary at the first
+        // summary segment the open groups do not take.
+        if m.separator.is_none() && self.section == 0 {
+            if let Some((_, r)) = m.levels[summary_level].iter().find(|(t, _)| *t == tag) {
+                self.stack.truncate(1);
+                self.cur.close_from(1);
+                self.section = 1;
+                return Some(match *r {
+                    Resolution::Member => 0,
+                    Resolution::Child(c) => {
+                        self.stack.push(c);
+                        c
+                    }
+                });
+            }
+        }
         None
     }
 

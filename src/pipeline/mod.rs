@@ -207,6 +207,31 @@ impl Daemon {
         Ok(handles)
     }
 
+    /// Starts one scheduled task per `[[export]]` with an interval (ERP →
+    /// partners), each stopping with `shutdown`.
+    fn start_exports(&self, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let rt = self.runtime();
+        rt.config
+            .exports
+            .iter()
+            .filter(|e| e.interval_secs > 0)
+            .map(|e| {
+                let shared = Arc::clone(&self.runtime);
+                let current = move || match shared.read() {
+                    Ok(g) => Arc::clone(&g),
+                    Err(p) => Arc::clone(&p.into_inner()),
+                };
+                let task = crate::exports::run_schedule(
+                    e.name.clone(),
+                    current,
+                    self.journal.clone(),
+                    shutdown.clone(),
+                );
+                tokio::spawn(task)
+            })
+            .collect()
+    }
+
     /// The runtime in force.
     pub fn runtime(&self) -> Arc<Runtime> {
         match self.runtime.read() {
@@ -297,6 +322,11 @@ impl Daemon {
             self.start_admin(&shutdown).await?
         };
         let sources = self.start_sources(&shutdown, once);
+        let exports = if once {
+            Vec::new()
+        } else {
+            self.start_exports(&shutdown)
+        };
         let mut stats = RunStats::default();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         loop {
@@ -349,6 +379,10 @@ impl Daemon {
             if let Ok(n) = h.await {
                 stats.received += n;
             }
+        }
+        // An export pass in flight finishes (its sends are recorded).
+        for h in exports {
+            let _ = h.await;
         }
         for h in admin {
             h.abort();

@@ -453,6 +453,7 @@ fn send_answers(
                 kind,
                 index: 1,
                 bytes,
+                name: None,
             };
             match rt.sinks.get(channel) {
                 Some(s) => s.deliver_answer(&a),

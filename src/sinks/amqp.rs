@@ -92,8 +92,11 @@ impl AmqpSink {
         }
         self.block_on(Outgoing {
             body: &a.bytes,
-            message_id: format!("comptoir-{}-{}-{}", a.message_id, a.kind, a.index),
-            content_type: "application/EDIFACT",
+            message_id: match &a.name {
+                Some(n) => format!("comptoir-export-{n}"),
+                None => format!("comptoir-{}-{}-{}", a.message_id, a.kind, a.index),
+            },
+            content_type: a.content_type(),
             headers,
         })
     }

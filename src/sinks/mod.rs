@@ -39,14 +39,30 @@ pub struct Answer {
     pub kind: &'static str,
     /// Position among the answers of this kind for the message (from 1).
     pub index: usize,
-    /// The EDIFACT interchange.
+    /// The EDIFACT interchange (or XML document, see `name`).
     pub bytes: Vec<u8>,
+    /// File name to use instead of the default (exports name their files
+    /// after the document: `ordrsp-S00012-7.edi`, `invoice-INV_2026_0001-9.xml`).
+    pub name: Option<String>,
 }
 
 impl Answer {
-    /// File name in a directory channel: `<id>.<kind>.<index>.edi`.
+    /// File name in a directory channel: `name`, else
+    /// `<id>.<kind>.<index>.edi`.
     pub fn file_name(&self) -> String {
-        format!("{}.{}.{}.edi", self.message_id, self.kind, self.index)
+        match &self.name {
+            Some(n) => n.clone(),
+            None => format!("{}.{}.{}.edi", self.message_id, self.kind, self.index),
+        }
+    }
+
+    /// MIME type of the bytes, from the file name's extension.
+    pub fn content_type(&self) -> &'static str {
+        if self.file_name().ends_with(".xml") {
+            "application/xml"
+        } else {
+            "application/EDIFACT"
+        }
     }
 }
 

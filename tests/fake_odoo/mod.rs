@@ -117,7 +117,15 @@ fn many2one(model: &str, field: &str, version: u32) -> Option<&'static str> {
         ("sale.order.line", "product_id") => "product.product",
         ("sale.order.line", "product_uom") if version < 19 => "uom.uom",
         ("sale.order.line", "product_uom_id") if version >= 19 => "uom.uom",
-        ("account.move", "partner_id") => "res.partner",
+        ("account.move", "partner_id" | "partner_shipping_id") => "res.partner",
+        ("account.move", "currency_id") | ("sale.order", "currency_id") => "res.currency",
+        ("account.move.line", "product_uom_id") => "uom.uom",
+        ("stock.picking", "partner_id") => "res.partner",
+        ("stock.move", "picking_id") => "stock.picking",
+        ("stock.move", "product_id") => "product.product",
+        ("stock.move", "product_uom") => "uom.uom",
+        ("stock.quant", "product_id") => "product.product",
+        ("stock.quant", "location_id") => "stock.location",
         ("account.move.line", "move_id") => "account.move",
         ("account.move.line", "product_id") => "product.product",
         ("stock.picking", "sale_id") => "sale.order",
@@ -131,6 +139,7 @@ fn one2many(model: &str, field: &str) -> Option<(&'static str, &'static str)> {
         ("sale.order", "order_line") => ("sale.order.line", "order_id"),
         ("sale.order", "picking_ids") => ("stock.picking", "sale_id"),
         ("account.move", "invoice_line_ids") => ("account.move.line", "move_id"),
+        ("stock.picking", "move_ids") => ("stock.move", "picking_id"),
         _ => return None,
     })
 }
@@ -180,6 +189,9 @@ fn fields(model: &str, version: u32) -> Option<Vec<&'static str>> {
             "invoice_ids",
             "origin",
             "note",
+            "currency_id",
+            "date_order",
+            "write_date",
         ],
         "sale.order.line" => &[
             "order_id",
@@ -189,6 +201,9 @@ fn fields(model: &str, version: u32) -> Option<Vec<&'static str>> {
             "discount",
             "name",
             "price_subtotal",
+            "qty_delivered",
+            "qty_invoiced",
+            "display_type",
         ],
         "account.move" => &[
             "name",
@@ -200,6 +215,12 @@ fn fields(model: &str, version: u32) -> Option<Vec<&'static str>> {
             "state",
             "invoice_line_ids",
             "amount_total",
+            "amount_untaxed",
+            "amount_tax",
+            "currency_id",
+            "invoice_origin",
+            "partner_shipping_id",
+            "write_date",
         ],
         "account.move.line" => &[
             "move_id",
@@ -208,8 +229,33 @@ fn fields(model: &str, version: u32) -> Option<Vec<&'static str>> {
             "quantity",
             "price_unit",
             "discount",
+            "price_subtotal",
+            "tax_ids",
+            "display_type",
+            "product_uom_id",
         ],
-        "stock.picking" => &["name", "sale_id"],
+        "stock.picking" => &[
+            "name",
+            "sale_id",
+            "state",
+            "picking_type_code",
+            "partner_id",
+            "date_done",
+            "origin",
+            "move_ids",
+            "write_date",
+        ],
+        "stock.move" => &[
+            "picking_id",
+            "product_id",
+            "product_uom_qty",
+            "product_uom",
+            "state",
+        ],
+        "stock.quant" => &["product_id", "location_id", "quantity", "reserved_quantity"],
+        "stock.location" => &["name", "usage"],
+        "account.tax" => &["name", "amount", "amount_type", "active"],
+        "res.currency" => &["name"],
         _ => return None,
     };
     let mut f: Vec<&'static str> = base.to_vec();
@@ -222,7 +268,20 @@ fn fields(model: &str, version: u32) -> Option<Vec<&'static str>> {
             "product_uom"
         });
     }
+    if model == "stock.move" {
+        // The done quantity: `quantity_done` in 16, `quantity` from 17.
+        f.push(if version >= 17 {
+            "quantity"
+        } else {
+            "quantity_done"
+        });
+    }
     Some(f)
+}
+
+/// Odoo's datetime format (naive UTC).
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn truthy(v: &Value) -> bool {
@@ -244,6 +303,7 @@ impl Db {
         let id = self.next_id;
         let mut m = vals.as_object().cloned().unwrap_or_default();
         m.insert("id".into(), json!(id));
+        m.entry("write_date").or_insert_with(|| json!(now()));
         self.table(model).insert(id, m);
         id
     }
@@ -345,6 +405,15 @@ impl Db {
                     return Ok(false);
                 };
                 s.to_lowercase().contains(&w.to_lowercase())
+            }
+            ">" | "<" | ">=" | "<=" if v.is_string() && want.is_string() => {
+                let (x, y) = (v.as_str().unwrap_or(""), want.as_str().unwrap_or(""));
+                match op {
+                    ">" => x > y,
+                    "<" => x < y,
+                    ">=" => x >= y,
+                    _ => x <= y,
+                }
             }
             ">" | "<" | ">=" | "<=" => {
                 let (x, y) = (as_f64(Some(&v)), as_f64(Some(want)));
@@ -579,8 +648,16 @@ impl Db {
                 }
             }
         }
+        self.touch(model, id);
         self.recompute(model, id);
         Ok(())
+    }
+
+    /// Sets `write_date` as Odoo does on every write.
+    fn touch(&mut self, model: &str, id: i64) {
+        if let Some(r) = self.table(model).get_mut(&id) {
+            r.insert("write_date".into(), json!(now()));
+        }
     }
 
     fn recompute(&mut self, model: &str, id: i64) {
@@ -744,6 +821,7 @@ impl Db {
         if let Some(r) = self.table(model).get_mut(&id) {
             r.insert("state".into(), json!(s));
         }
+        self.touch(model, id);
     }
 
     /// One ORM call with positional args and kwargs; `None` is Python's None.
@@ -870,8 +948,45 @@ impl Db {
                 }
                 for id in ids {
                     self.set_state(model, id, "sale");
-                    let name = format!("WH/OUT/{id:05}");
-                    self.seed("stock.picking", json!({"name": name, "sale_id": id}));
+                    let order = self.get(model, id).cloned().unwrap_or_default();
+                    let n = self.all("stock.picking").len() + 1;
+                    let picking = self.seed(
+                        "stock.picking",
+                        json!({
+                            "name": format!("WH/OUT/{n:05}"),
+                            "sale_id": id,
+                            "state": "assigned",
+                            "picking_type_code": "outgoing",
+                            "partner_id": order.get("partner_shipping_id").cloned().unwrap_or(json!(false)),
+                            "origin": order.get("name").cloned().unwrap_or(json!(false)),
+                        }),
+                    );
+                    let uom_field = if self.version >= 19 {
+                        "product_uom_id"
+                    } else {
+                        "product_uom"
+                    };
+                    let qty_field = if self.version >= 17 {
+                        "quantity"
+                    } else {
+                        "quantity_done"
+                    };
+                    let lines =
+                        self.search("sale.order.line", &json!([["order_id", "=", id]]), 0, None)?;
+                    for l in lines {
+                        let line = self.get("sale.order.line", l).cloned().unwrap_or_default();
+                        self.seed(
+                            "stock.move",
+                            json!({
+                                "picking_id": picking,
+                                "product_id": line.get("product_id").cloned().unwrap_or(json!(false)),
+                                "product_uom_qty": line.get("product_uom_qty").cloned().unwrap_or(json!(0)),
+                                "product_uom": line.get(uom_field).cloned().unwrap_or(json!(false)),
+                                (qty_field): 0,
+                                "state": "assigned",
+                            }),
+                        );
+                    }
                 }
                 Ok(if self.confirm_returns_none {
                     None
@@ -883,6 +998,23 @@ impl Db {
                 for id in ids_arg()? {
                     self.state_of(model, id)?;
                     self.set_state(model, id, "cancel");
+                    // Pending deliveries are cancelled with the order.
+                    for p in self.search(
+                        "stock.picking",
+                        &json!([["sale_id", "=", id], ["state", "!=", "done"]]),
+                        0,
+                        None,
+                    )? {
+                        self.set_state("stock.picking", p, "cancel");
+                    }
+                }
+                Ok(Some(json!(true)))
+            }
+            "action_draft" if model == "sale.order" => {
+                for id in ids_arg()? {
+                    if ["cancel", "sent"].contains(&self.state_of(model, id)?.as_str()) {
+                        self.set_state(model, id, "draft");
+                    }
                 }
                 Ok(Some(json!(true)))
             }
@@ -897,6 +1029,132 @@ impl Db {
                 format!("The method '{model}.{method}' does not exist"),
             )),
         }
+    }
+
+    /// Validates a delivery as a warehouse user would: every move done
+    /// with its full quantity, the sale lines' delivered quantities updated.
+    pub fn validate_picking(&mut self, picking: i64, date_done: &str) {
+        let qty_field = if self.version >= 17 {
+            "quantity"
+        } else {
+            "quantity_done"
+        };
+        let moves = self
+            .search(
+                "stock.move",
+                &json!([["picking_id", "=", picking]]),
+                0,
+                None,
+            )
+            .unwrap_or_default();
+        for m in moves {
+            if let Some(r) = self.table("stock.move").get_mut(&m) {
+                let q = r.get("product_uom_qty").cloned().unwrap_or(json!(0));
+                r.insert(qty_field.into(), q);
+                r.insert("state".into(), json!("done"));
+            }
+        }
+        if let Some(r) = self.table("stock.picking").get_mut(&picking) {
+            r.insert("state".into(), json!("done"));
+            r.insert("date_done".into(), json!(date_done));
+        }
+        self.touch("stock.picking", picking);
+        let order = self
+            .get("stock.picking", picking)
+            .and_then(|p| p.get("sale_id"))
+            .and_then(Value::as_i64);
+        if let Some(o) = order {
+            for l in self
+                .search("sale.order.line", &json!([["order_id", "=", o]]), 0, None)
+                .unwrap_or_default()
+            {
+                if let Some(r) = self.table("sale.order.line").get_mut(&l) {
+                    let q = r.get("product_uom_qty").cloned().unwrap_or(json!(0));
+                    r.insert("qty_delivered".into(), q);
+                }
+            }
+        }
+    }
+
+    /// Invoices a confirmed order as the "create invoice" wizard then
+    /// "confirm" do: a posted `out_invoice` with one line per order line,
+    /// `tax` applied to each, the order's reference and currency.
+    pub fn invoice_order(&mut self, order: i64, tax: i64, date: &str, due: &str) -> i64 {
+        let o = self.get("sale.order", order).cloned().unwrap_or_default();
+        let rate = self
+            .get("account.tax", tax)
+            .map(|t| as_f64(t.get("amount")))
+            .unwrap_or(0.0);
+        let n = self.all("account.move").len() + 1;
+        let mv = self.seed(
+            "account.move",
+            json!({
+                "name": format!("INV/2026/{n:05}"),
+                "move_type": "out_invoice",
+                "partner_id": o.get("partner_id").cloned().unwrap_or(json!(false)),
+                "partner_shipping_id": o.get("partner_shipping_id").cloned().unwrap_or(json!(false)),
+                "ref": o.get("client_order_ref").cloned().unwrap_or(json!(false)),
+                "invoice_origin": o.get("name").cloned().unwrap_or(json!(false)),
+                "currency_id": o.get("currency_id").cloned().unwrap_or(json!(false)),
+                "invoice_date": date,
+                "invoice_date_due": due,
+                "state": "posted",
+            }),
+        );
+        let uom_field = if self.version >= 19 {
+            "product_uom_id"
+        } else {
+            "product_uom"
+        };
+        let mut untaxed = 0.0;
+        for l in self
+            .search(
+                "sale.order.line",
+                &json!([["order_id", "=", order]]),
+                0,
+                None,
+            )
+            .unwrap_or_default()
+        {
+            let line = self.get("sale.order.line", l).cloned().unwrap_or_default();
+            let sub = as_f64(line.get("price_subtotal"));
+            untaxed += sub;
+            self.seed(
+                "account.move.line",
+                json!({
+                    "move_id": mv,
+                    "product_id": line.get("product_id").cloned().unwrap_or(json!(false)),
+                    "name": line.get("name").cloned().unwrap_or(json!(false)),
+                    "quantity": line.get("product_uom_qty").cloned().unwrap_or(json!(0)),
+                    "price_unit": line.get("price_unit").cloned().unwrap_or(json!(0)),
+                    "discount": line.get("discount").cloned().unwrap_or(json!(0)),
+                    "price_subtotal": sub,
+                    "tax_ids": [tax],
+                    "display_type": "product",
+                    "product_uom_id": line.get(uom_field).cloned().unwrap_or(json!(false)),
+                }),
+            );
+            if let Some(r) = self.table("sale.order.line").get_mut(&l) {
+                let q = r.get("product_uom_qty").cloned().unwrap_or(json!(0));
+                r.insert("qty_invoiced".into(), q);
+            }
+        }
+        // A tax line too, which the export must skip (display_type = tax).
+        let tax_amount = ((untaxed * rate / 100.0) * 100.0).round() / 100.0;
+        self.seed(
+            "account.move.line",
+            json!({"move_id": mv, "name": "TVA", "display_type": "tax", "price_subtotal": tax_amount, "quantity": 1, "price_unit": tax_amount}),
+        );
+        if let Some(r) = self.table("account.move").get_mut(&mv) {
+            let untaxed = (untaxed * 100.0).round() / 100.0;
+            r.insert("amount_untaxed".into(), json!(untaxed));
+            r.insert("amount_tax".into(), json!(tax_amount));
+            r.insert(
+                "amount_total".into(),
+                json!(((untaxed + tax_amount) * 100.0).round() / 100.0),
+            );
+        }
+        mv
     }
 
     fn user(&self, login: &str, password: &str) -> Option<i64> {

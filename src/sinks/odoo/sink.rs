@@ -8,8 +8,10 @@
 //!   (`default_code`), then the partner's code table.
 //! - `client_order_ref` (the buyer's order number) with the customer is the
 //!   idempotency key: an order already in Odoo is never created again. A
-//!   replacement (BGM 5) rewrites the lines of a draft order; a cancellation
-//!   (BGM 1) cancels it.
+//!   replacement (BGM 5) rewrites the lines of a draft order, or of a
+//!   confirmed one with nothing delivered or invoiced yet (cancelled and
+//!   set back to draft first, then confirmed again); a cancellation (BGM 1)
+//!   cancels it.
 //! - Partner, product and unit ids are cached for `cache_ttl_secs`; an
 //!   unknown partner or product is a permanent error naming what was searched.
 
@@ -108,6 +110,11 @@ impl OdooOrders {
                 (id, Instant::now()),
             );
         }
+    }
+
+    /// The sink's settings (server, version, lookup fields, units).
+    pub fn config(&self) -> &OdooConfig {
+        &self.cfg
     }
 
     /// Drops cached ids (after ops fixed master data, in tests).
@@ -462,6 +469,51 @@ impl OdooOrders {
         }
     }
 
+    /// Puts a confirmed order back to draft so a replacement can rewrite
+    /// it: refused when something was already delivered or invoiced (that
+    /// needs a person in Odoo); otherwise `action_cancel` (Odoo cancels the
+    /// pending deliveries) then `action_draft`, each checked by reading the
+    /// state back.
+    async fn reopen(&self, id: i64, number: &str) -> Result<(), OdooError> {
+        let lines = self
+            .client
+            .search_read(
+                "sale.order.line",
+                json!([["order_id", "=", id]]),
+                &["qty_delivered", "qty_invoiced"],
+                None,
+            )
+            .await?;
+        let moved = |f: &str| {
+            lines
+                .iter()
+                .filter(|l| l.get(f).and_then(Value::as_f64).unwrap_or(0.0) > 0.0)
+                .count()
+        };
+        let (delivered, invoiced) = (moved("qty_delivered"), moved("qty_invoiced"));
+        if delivered + invoiced > 0 {
+            return Err(OdooError::Conflict(format!(
+                "replacement of order {number}: sale.order {id} is confirmed and already has \
+                 {delivered} delivered and {invoiced} invoiced line(s); change it in Odoo"
+            )));
+        }
+        for (method, want) in [("action_cancel", "cancel"), ("action_draft", "draft")] {
+            self.client.call_method("sale.order", method, &[id]).await?;
+            let s = self.state(id).await?;
+            if s != want {
+                return Err(OdooError::Conflict(format!(
+                    "replacement of order {number}: sale.order {id} is {s} after {method}"
+                )));
+            }
+        }
+        tracing::info!(
+            order = number,
+            id,
+            "confirmed order reopened for its replacement"
+        );
+        Ok(())
+    }
+
     /// Creates, replaces or cancels one order.
     pub async fn order(
         &self,
@@ -491,11 +543,20 @@ impl OdooOrders {
                 doc.number
             ))),
             (Some(MessageFunction::Replace | MessageFunction::Change), Some((id, state))) => {
-                if state != "draft" && state != "sent" {
-                    return Err(OdooError::Conflict(format!(
-                        "replacement of order {}: sale.order {id} is {state}, only draft orders are replaced",
-                        doc.number
-                    )));
+                match state.as_str() {
+                    "draft" | "sent" => {}
+                    "sale" if self.cfg.replace_confirmed => self.reopen(id, &doc.number).await?,
+                    _ => {
+                        return Err(OdooError::Conflict(format!(
+                            "replacement of order {}: sale.order {id} is {state}; {}",
+                            doc.number,
+                            if state == "sale" {
+                                "replace_confirmed is off, so only draft orders are replaced"
+                            } else {
+                                "only draft or confirmed orders are replaced"
+                            }
+                        )));
+                    }
                 }
                 let mut vals = self.header(doc, customer, partner).await?;
                 let mut lines = vec![json!([5, 0, 0])];

@@ -432,6 +432,8 @@ pub(crate) fn quantity_code(kind: &str) -> Option<&str> {
         "back_ordered" | "backordered" => "83",
         "to_be_delivered" | "confirmed" => "113",
         "free_goods" => "192",
+        "in_transit" => "77",
+        "available" => "198",
         _ => return None,
     })
 }

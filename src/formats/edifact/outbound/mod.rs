@@ -1,7 +1,8 @@
 //! Outbound EANCOM: canonical [`Document`]s → EDIFACT D.96A messages.
 //!
 //! One file per message: [`ordrsp`] (order response), [`desadv`] (despatch
-//! advice), [`invoic`] (invoice and credit note), [`contrl`] (syntax
+//! advice), [`invoic`] (invoice and credit note), [`invrpt`] (inventory
+//! report), [`contrl`] (syntax
 //! acknowledgement, with [`contrl_from_diagnostics`]) and [`aperak`]
 //! (application acknowledgement). Each exposes a `write_*` function that
 //! writes the message body (the segments between UNH and UNT) with a
@@ -24,6 +25,7 @@ pub mod aperak;
 pub mod contrl;
 pub mod desadv;
 pub mod invoic;
+pub mod invrpt;
 pub mod ordrsp;
 
 #[cfg(test)]
@@ -40,6 +42,7 @@ pub use aperak::write_aperak;
 pub use contrl::{contrl_from_diagnostics, write_contrl};
 pub use desadv::write_desadv;
 pub use invoic::write_invoic;
+pub use invrpt::write_invrpt;
 pub use ordrsp::write_ordrsp;
 
 /// How to write an outbound interchange.
@@ -114,6 +117,7 @@ pub fn message_type_for(doc: &Document) -> Option<&'static str> {
         DocumentType::OrderResponse => "ORDRSP",
         DocumentType::DespatchAdvice => "DESADV",
         DocumentType::Invoice | DocumentType::CreditNote => "INVOIC",
+        DocumentType::StockReport => "INVRPT",
         DocumentType::SyntaxAcknowledgement => "CONTRL",
         DocumentType::ApplicationAcknowledgement => "APERAK",
         _ => return None,
@@ -127,6 +131,7 @@ fn message_id(message_type: &'static str, opts: &OutboundOptions) -> MessageId {
     let default_association = match message_type {
         "ORDRSP" | "DESADV" => Some("EAN005"),
         "INVOIC" => Some("EAN008"),
+        "INVRPT" => Some("EAN005"),
         "APERAK" | "CONTRL" => Some("EAN002"),
         _ => None,
     };
@@ -153,6 +158,7 @@ fn write_body(w: &mut Writer, message_type: &str, doc: &Document) -> Result<(), 
         "ORDRSP" => write_ordrsp(w, doc),
         "DESADV" => write_desadv(w, doc),
         "INVOIC" => write_invoic(w, doc),
+        "INVRPT" => write_invrpt(w, doc),
         "CONTRL" => write_contrl(w, doc),
         "APERAK" => write_aperak(w, doc),
         other => Err(WriteError::NotWritable {

@@ -664,3 +664,41 @@ fn contrl_from_a_plain_acknowledgement() {
         })
     ));
 }
+
+#[test]
+fn invrpt_writes_and_reads_back() {
+    let mut d = Document::new(DocumentType::StockReport, "INV-7");
+    d.dates = vec![date("document", "2024-03-01")];
+    d.parties = vec![
+        party(PartyRole::Supplier, "4012345000016"),
+        party(PartyRole::Buyer, "5412345000013"),
+    ];
+    let mut l1 = line("1", "4000862141404", "120");
+    l1.other_quantities = vec![Quantity {
+        kind: Some("available".into()),
+        value: dec("100"),
+        unit: Some("PCE".into()),
+    }];
+    d.lines = vec![l1, line("2", "4000862141411", "0")];
+    let bytes = write_documents(&[d], &opts()).unwrap();
+    let segs = clean(&bytes);
+    assert_eq!(
+        segs,
+        [
+            "UNH+1+INVRPT",
+            "BGM+35+INV-7+9",
+            "DTM+137:20240301:102",
+            "NAD+SU+4012345000016::9",
+            "NAD+BY+5412345000013::9",
+            "LIN+1++4000862141404:SRV",
+            "QTY+145:120:PCE",
+            "QTY+198:100:PCE",
+            "LIN+2++4000862141411:SRV",
+            "QTY+145:0:PCE",
+            "UNS+S",
+            "CNT+2:2",
+            "UNT 1",
+        ]
+    );
+    assert!(String::from_utf8_lossy(&bytes).contains("UNH+1+INVRPT:D:96A:UN:EAN005'"));
+}
