@@ -2,7 +2,8 @@
 //! JSON-RPC, XML-RPC and JSON-2 on 18 and 19, idempotency, replacement and
 //! cancellation, error classification, serialization-failure retries,
 //! vendor bills, contract tests pinning what the sink sends, and the daemon
-//! end to end (EANCOM ORDERS in the inbox → one confirmed sale order).
+//! end to end (EANCOM ORDERS in the inbox → one confirmed sale order → an
+//! ORDRSP back to the partner from the daemon's export schedule).
 
 mod fake_odoo;
 
@@ -800,6 +801,18 @@ poll_interval_ms = 20
 id = "acme"
 identifiers = ["5412345000013"]
 pricing_client = "ACME"
+outbound_channel = "acme-out"
+[[sink]]
+name = "acme-out"
+type = "file"
+path = "{d}/to-acme"
+[[export]]
+name = "odoo-out"
+odoo = "odoo"
+documents = ["ordrsp"]
+interval_secs = 1
+[export.company]
+gln = "5400000000001"
 [[route]]
 name = "orders"
 document_types = ["order"]
@@ -886,5 +899,62 @@ jitter = 0.0
     assert!(text(&o).contains("delivered"), "{}", text(&o));
     assert_eq!(check(), id);
     assert_eq!(writes(&fake.lock()), before);
+
+    // The way back: the running daemon's export schedule reads the
+    // confirmed order and sends the partner an ORDRSP, once.
+    let ordrsps = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(d.join("to-acme"))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("ordrsp-"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut daemon = std::process::Command::new(BIN)
+        .args(["run", "--config", c])
+        .env("RUST_LOG", "warn")
+        .env("COMPTOIR_E2E_ODOO_KEY", PASSWORD)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while ordrsps().is_empty() && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Two more schedule ticks: still one ORDRSP.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let status = daemon.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let files = ordrsps();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let edi = String::from_utf8_lossy(&std::fs::read(&files[0]).unwrap()).into_owned();
+    let so_name = fake.lock().get("sale.order", id).unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(edi.contains(&format!("BGM+231+{so_name}+9+AP'")), "{edi}");
+    assert!(edi.contains("RFF+ON:PO-DEMO-0001'"), "{edi}");
+    assert!(
+        edi.contains("UNB+UNOC:3+5400000000001:14+5412345000013:14+"),
+        "{edi}"
+    );
+    // On demand it has nothing more to send; the journal lists what went.
+    let o = comptoir(&["export", "run", "--config", c]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 sent, 0 not sent, 1 sent before"),
+        "{}",
+        text(&o)
+    );
+    let o = comptoir(&["export", "list", "--config", c]);
+    assert!(text(&o).contains("ordrsp"), "{}", text(&o));
+    assert!(text(&o).contains(" sent "), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -21,7 +21,7 @@ use super::{EXIT_ERROR, EXIT_INVALID};
 pub struct Args {
     /// Daemon configuration file.
     #[arg(long, short, env = "COMPTOIR_CONFIG", global = true)]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: ExportCommand,
 }
@@ -44,7 +44,11 @@ pub enum ExportCommand {
 }
 
 pub fn run(args: Args) -> i32 {
-    let runtime = match load_runtime(&args.config) {
+    let Some(config) = args.config else {
+        eprintln!("error: --config is required");
+        return EXIT_ERROR;
+    };
+    let runtime = match load_runtime(&config) {
         Ok(r) => Arc::new(r),
         Err(e) => {
             eprintln!("{e}");

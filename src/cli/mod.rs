@@ -110,3 +110,15 @@ pub fn main() -> i32 {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks on every subcommand (they otherwise
+    /// fire only when a user runs the faulty subcommand).
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
