@@ -13,7 +13,7 @@
 //!   daemon;
 //! - [`pricing`]: client commercial terms applied to orders and invoices;
 //! - [`respond`]: ORDRSP, APERAK and CONTRL answers to partners;
-//! - [`sinks`]: file, AMQP, Odoo, SAP and webhook outputs;
+//! - [`sinks`]: file, SFTP, AMQP, Odoo, SAP and webhook outputs;
 //! - [`net`]: network clients shared by sources and sinks (SSH/SFTP);
 //! - [`pipeline`]: the daemon tying sources, journal, stages and sinks;
 //! - [`config`]: the daemon's typed configuration;

@@ -205,6 +205,21 @@ impl From<&crate::config::SftpSource> for Endpoint {
     }
 }
 
+impl From<&crate::config::SftpSink> for Endpoint {
+    fn from(c: &crate::config::SftpSink) -> Endpoint {
+        Endpoint {
+            host: c.host.clone(),
+            port: c.port,
+            user: c.user.clone(),
+            key_file: c.key_file.clone(),
+            key_passphrase_env: c.key_passphrase_env.clone(),
+            password_env: c.password_env.clone(),
+            host_keys: c.host_keys.clone(),
+            timeout_secs: c.timeout_secs,
+        }
+    }
+}
+
 /// The SSH client handler: checks the server's host key against the pins.
 struct Pinned {
     addr: String,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use comptoir::config::SftpSource;
+use comptoir::config::{SftpSink, SftpSource};
 
 pub const SSHD: &str = "/usr/sbin/sshd";
 
@@ -158,6 +158,27 @@ impl Sshd {
     /// The login: the current user.
     pub fn user(&self) -> String {
         std::env::var("USER").unwrap_or_else(|_| "root".into())
+    }
+
+    /// `remote/out`, where the SFTP sink tests upload.
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.join("remote/out")
+    }
+
+    /// An SFTP sink uploading to `remote/out` with the test key.
+    pub fn sink(&self) -> SftpSink {
+        SftpSink {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            user: self.user(),
+            key_file: Some(self.dir.join("user_ed25519")),
+            key_passphrase_env: None,
+            password_env: None,
+            host_keys: vec![self.host_fp.clone()],
+            path: self.outbox().display().to_string(),
+            content: None,
+            timeout_secs: 5,
+        }
     }
 
     /// An SFTP source polling `remote/in` with the test key.
