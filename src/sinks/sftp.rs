@@ -15,7 +15,8 @@
 //!   pinned host key, key or password authentication. It is opened on first
 //!   use, kept between deliveries and dropped after any error; a delivery
 //!   that fails on a kept connection (the server closed it meanwhile) is
-//!   tried once more on a new one.
+//!   tried once more on a new one. Deliveries through one sink take turns
+//!   on that connection.
 //! - **Errors.** Host key mismatch, refused or missing authentication,
 //!   unreadable key and missing secrets are [`SinkError::Permanent`];
 //!   network, timeout and server-side SFTP errors are
