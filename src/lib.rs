@@ -13,7 +13,8 @@
 //!   daemon;
 //! - [`pricing`]: client commercial terms applied to orders and invoices;
 //! - [`respond`]: ORDRSP, APERAK and CONTRL answers to partners;
-//! - [`sinks`]: file, AMQP, Odoo, SAP and webhook outputs;
+//! - [`sinks`]: file, SFTP, AMQP, Odoo, SAP and webhook outputs;
+//! - [`net`]: network clients shared by sources and sinks (SSH/SFTP);
 //! - [`pipeline`]: the daemon tying sources, journal, stages and sinks;
 //! - [`config`]: the daemon's typed configuration;
 //! - [`admin`] and [`alerts`]: the admin HTTP server (API, metrics,
@@ -30,6 +31,7 @@ pub mod formats;
 pub mod journal;
 pub mod mapping;
 pub mod model;
+pub mod net;
 pub mod pipeline;
 pub mod pricing;
 pub mod respond;

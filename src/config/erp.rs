@@ -1,4 +1,6 @@
 //! Settings of the ERP sinks (`[[sink]] type = "odoo" | "sap" | "webhook"`).
+//! The SAP sink's `idoc_sftp` mode reuses the SFTP sink's settings
+//! ([`super::SftpSink`]).
 //!
 //! Secrets are never written in the file: the configuration names the
 //! environment variables that hold them (`password_env`, `api_key_env`…).
@@ -176,12 +178,23 @@ pub enum SapMode {
         #[serde(default)]
         password_env: Option<String>,
     },
+    /// IDoc ORDERS05 XML files uploaded to a directory on an SFTP server
+    /// (written as `.<name>.part`, then renamed).
+    IdocSftp(super::SftpSink),
     /// S/4HANA OData v2 `API_SALES_ORDER_SRV` deep insert.
     Odata {
         /// Service root, e.g. `https://s4/sap/opu/odata/sap/API_SALES_ORDER_SRV`.
         url: String,
-        user: String,
-        password_env: String,
+        /// Basic authentication user (with `password_env`); absent with
+        /// `oauth2`.
+        #[serde(default)]
+        user: Option<String>,
+        /// Environment variable holding the basic authentication password.
+        #[serde(default)]
+        password_env: Option<String>,
+        /// OAuth2 client credentials instead of basic authentication.
+        #[serde(default)]
+        oauth2: Option<OAuth2Config>,
         #[serde(default = "default_order_type")]
         sales_order_type: String,
         sales_organization: String,
@@ -203,6 +216,91 @@ pub enum SapMode {
 
 fn default_order_type() -> String {
     "OR".into()
+}
+
+/// OAuth2 client credentials grant (RFC 6749 §4.4): a bearer token is
+/// fetched from `token_url` and sent instead of basic authentication.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// Token endpoint, e.g. `https://<subdomain>.authentication.<region>.hana.ondemand.com/oauth/token`.
+    pub token_url: String,
+    pub client_id: String,
+    /// Environment variable holding the client secret.
+    pub client_secret_env: String,
+    /// Space-separated scopes requested (optional).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+impl SapMode {
+    /// Problems with the settings, as (field, message).
+    pub fn issues(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        match self {
+            SapMode::IdocFile { .. } => {}
+            SapMode::IdocHttp { url, .. } => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    out.push(("url", format!("{url:?}: expected http(s)://…")));
+                }
+            }
+            SapMode::IdocSftp(f) => {
+                let server = (&f.host_keys, f.key_file.is_some(), f.password_env.is_some());
+                for (field, message) in super::sftp_issues("the SAP idoc_sftp mode", server) {
+                    out.push((field.trim_start_matches('.'), message));
+                }
+                if f.content.is_some() {
+                    out.push((
+                        "content",
+                        "does not apply to the SAP sink (it uploads IDoc XML)".into(),
+                    ));
+                }
+            }
+            SapMode::Odata {
+                url,
+                user,
+                password_env,
+                oauth2,
+                ..
+            } => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    out.push(("url", format!("{url:?}: expected http(s)://…")));
+                }
+                match oauth2 {
+                    Some(o) => {
+                        if user.is_some() || password_env.is_some() {
+                            out.push((
+                                "oauth2",
+                                "set either oauth2 or user and password_env, not both".into(),
+                            ));
+                        }
+                        if !(o.token_url.starts_with("http://")
+                            || o.token_url.starts_with("https://"))
+                        {
+                            out.push((
+                                "oauth2.token_url",
+                                format!("{:?}: expected http(s)://…", o.token_url),
+                            ));
+                        }
+                        if o.client_id.is_empty() {
+                            out.push(("oauth2.client_id", "must not be empty".into()));
+                        }
+                    }
+                    None => {
+                        if user.is_none() || password_env.is_none() {
+                            out.push((
+                                "user",
+                                "OData needs user and password_env (basic authentication) \
+                                 or an oauth2 table (client credentials)"
+                                    .into(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 /// SAP ERP / S/4HANA.

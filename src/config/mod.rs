@@ -23,7 +23,7 @@ use crate::pricing::catalog::CheckPolicy;
 use crate::pricing::Terms;
 
 mod erp;
-pub use erp::{OdooPrices, OdooProtocol, OdooSink, SapMode, SapSink, WebhookSink};
+pub use erp::{OAuth2Config, OdooPrices, OdooProtocol, OdooSink, SapMode, SapSink, WebhookSink};
 mod export;
 pub use export::{ExportCompany, ExportConfig, ExportDocument, ExportFormat};
 mod admin;
@@ -493,6 +493,30 @@ pub enum SinkKind {
     Odoo(OdooSink),
     Sap(SapSink),
     Webhook(WebhookSink),
+    Sftp(SftpSink),
+}
+
+impl SinkKind {
+    /// The `type` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SinkKind::File(_) => "file",
+            SinkKind::Amqp(_) => "amqp",
+            SinkKind::Odoo(_) => "odoo",
+            SinkKind::Sap(_) => "sap",
+            SinkKind::Webhook(_) => "webhook",
+            SinkKind::Sftp(_) => "sftp",
+        }
+    }
+
+    /// True for the kinds that can carry EDI answers to a partner (a
+    /// partner's `outbound_channel`).
+    pub fn carries_answers(&self) -> bool {
+        matches!(
+            self,
+            SinkKind::File(_) | SinkKind::Amqp(_) | SinkKind::Sftp(_)
+        )
+    }
 }
 
 /// Writes canonical (and priced) JSON into a directory.
@@ -529,6 +553,55 @@ pub struct AmqpSink {
 
 fn default_confirm_timeout() -> u64 {
     10_000
+}
+
+/// What the SFTP sink uploads for a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SftpContent {
+    /// `<id>.json` (canonical) and, when the route priced, `<id>.priced.json`
+    /// (as the file sink writes them).
+    #[default]
+    Both,
+    /// `<id>.json` only.
+    Canonical,
+    /// `<id>.priced.json` when the route priced, else `<id>.json`.
+    Priced,
+}
+
+/// Uploads files to a directory on an SFTP server (see
+/// [`crate::sinks::sftp`]); also the server of the SAP sink's `idoc_sftp`
+/// mode.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftpSink {
+    pub host: String,
+    #[serde(default = "default_sftp_port")]
+    pub port: u16,
+    pub user: String,
+    /// Private key file (OpenSSH or PKCS#8 format).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// Name of the environment variable holding the key's passphrase.
+    #[serde(default)]
+    pub key_passphrase_env: Option<String>,
+    /// Name of the environment variable holding the password (tried after
+    /// the key when both are set).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Pinned server host key fingerprints (`SHA256:…`); required.
+    #[serde(default)]
+    pub host_keys: Vec<String>,
+    /// Remote directory files are uploaded to (created, one level, when
+    /// missing; empty = the login directory).
+    pub path: String,
+    /// What is uploaded for a message (`both`, `canonical`, `priced`); not
+    /// for the SAP sink, which uploads IDoc XML.
+    #[serde(default)]
+    pub content: Option<SftpContent>,
+    /// Connect / request timeout.
+    #[serde(default = "default_sftp_timeout")]
+    pub timeout_secs: u64,
 }
 
 /// `[retry]`: per-sink retries.
@@ -710,27 +783,9 @@ impl Config {
                 );
             }
             if let SourceKind::Sftp(f) = &s.kind {
-                if f.host_keys.is_empty() {
-                    push(
-                        format!("source[{i}].host_keys"),
-                        "an SFTP source needs the server's pinned host key fingerprint(s) \
-                         (`ssh-keygen -lf <host key>.pub`: SHA256:…)"
-                            .into(),
-                    );
-                }
-                for k in &f.host_keys {
-                    if !k.starts_with("SHA256:") {
-                        push(
-                            format!("source[{i}].host_keys"),
-                            format!("{k:?}: expected a SHA256:… fingerprint"),
-                        );
-                    }
-                }
-                if f.key_file.is_none() && f.password_env.is_none() {
-                    push(
-                        format!("source[{i}]"),
-                        "an SFTP source needs key_file or password_env".into(),
-                    );
+                let server = (&f.host_keys, f.key_file.is_some(), f.password_env.is_some());
+                for (field, message) in sftp_issues("an SFTP source", server) {
+                    push(format!("source[{i}]{field}"), message);
                 }
             }
             if let Some(p) = &s.partner {
@@ -760,11 +815,20 @@ impl Config {
                 }
             }
             if let Some(c) = &p.outbound_channel {
-                if !sink_names.contains(c.as_str()) {
-                    push(
+                match self.sinks.iter().find(|s| s.name == *c) {
+                    None => push(
                         format!("partner[{i}].outbound_channel"),
                         format!("unknown sink {c:?}"),
-                    );
+                    ),
+                    Some(s) if !s.kind.carries_answers() => push(
+                        format!("partner[{i}].outbound_channel"),
+                        format!(
+                            "sink {c:?} is of type {}, which cannot carry EDI answers: \
+                             use a file, amqp or sftp sink",
+                            s.kind.name()
+                        ),
+                    ),
+                    Some(_) => {}
                 }
             }
         }
@@ -776,10 +840,24 @@ impl Config {
                     format!("duplicate sink name {:?}", s.name),
                 );
             }
-            if let SinkKind::Odoo(o) = &s.kind {
-                for (field, message) in o.issues() {
-                    push(format!("sink[{i}].{field}"), message);
+            match &s.kind {
+                SinkKind::Odoo(o) => {
+                    for (field, message) in o.issues() {
+                        push(format!("sink[{i}].{field}"), message);
+                    }
                 }
+                SinkKind::Sap(m) => {
+                    for (field, message) in m.issues() {
+                        push(format!("sink[{i}].{field}"), message);
+                    }
+                }
+                SinkKind::Sftp(f) => {
+                    let server = (&f.host_keys, f.key_file.is_some(), f.password_env.is_some());
+                    for (field, message) in sftp_issues("an SFTP sink", server) {
+                        push(format!("sink[{i}]{field}"), message);
+                    }
+                }
+                SinkKind::File(_) | SinkKind::Amqp(_) | SinkKind::Webhook(_) => {}
             }
         }
         let mut seen = HashSet::new();
@@ -926,6 +1004,37 @@ impl Config {
     pub fn route_for(&self, partner: Option<&str>, t: DocumentType) -> Option<&RouteConfig> {
         self.routes.iter().find(|r| r.matches(partner, t))
     }
+}
+
+/// Problems with an SFTP server's settings (host keys, authentication), as
+/// (field suffix such as `.host_keys`, or `""` for the table, message);
+/// `what` names the table in messages ("an SFTP sink").
+pub(crate) fn sftp_issues(
+    what: &str,
+    (host_keys, key_file, password_env): (&Vec<String>, bool, bool),
+) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if host_keys.is_empty() {
+        out.push((
+            ".host_keys",
+            format!(
+                "{what} needs the server's pinned host key fingerprint(s) \
+                 (`ssh-keygen -lf <host key>.pub`: SHA256:…)"
+            ),
+        ));
+    }
+    for k in host_keys {
+        if !k.starts_with("SHA256:") {
+            out.push((
+                ".host_keys",
+                format!("{k:?}: expected a SHA256:… fingerprint"),
+            ));
+        }
+    }
+    if !key_file && !password_env {
+        out.push(("", format!("{what} needs key_file or password_env")));
+    }
+    out
 }
 
 /// `line L, column C` of a byte offset.

@@ -204,3 +204,98 @@ fn journal_url_from_environment() {
     let e = Config::load(&p).unwrap_err().to_string();
     assert!(e.contains("journal.url"), "{e}");
 }
+
+#[test]
+fn sftp_sink_needs_pinned_host_keys_and_auth() {
+    let base =
+        "[[sink]]\nname = \"s\"\ntype = \"sftp\"\nhost = \"h\"\nuser = \"u\"\npath = \"/in\"\n";
+    let issues = Config::parse(base).unwrap().validate(Path::new("c.toml"));
+    let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(fields, ["sink[0].host_keys", "sink[0]"], "{issues:?}");
+    let ok =
+        format!("{base}password_env = \"P\"\nhost_keys = [\"SHA256:abc\"]\ncontent = \"priced\"\n");
+    let c = Config::parse(&ok).unwrap();
+    assert!(c.validate(Path::new("c.toml")).is_empty());
+    let SinkKind::Sftp(s) = &c.sinks[0].kind else {
+        panic!("sftp expected")
+    };
+    assert_eq!((s.port, s.timeout_secs), (22, 30));
+    assert_eq!(s.content, Some(SftpContent::Priced));
+    assert!(Config::parse(&format!("{ok}contnet = 1\n")).is_err());
+}
+
+#[test]
+fn outbound_channel_must_carry_answers() {
+    let text = r#"
+[[partner]]
+id = "a"
+outbound_channel = "hook"
+[[partner]]
+id = "b"
+outbound_channel = "drop"
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "http://h/x"
+[[sink]]
+name = "drop"
+type = "sftp"
+host = "h"
+user = "u"
+key_file = "k"
+host_keys = ["SHA256:abc"]
+path = "/in"
+"#;
+    let issues = Config::parse(text).unwrap().validate(Path::new("c.toml"));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].field, "partner[0].outbound_channel");
+    assert!(
+        issues[0].message.contains("file, amqp or sftp"),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn sap_modes_are_checked() {
+    let sap = "[[sink]]\nname = \"sap\"\ntype = \"sap\"\n";
+    let odata = format!(
+        "{sap}mode = \"odata\"\nurl = \"https://s4/x\"\nsales_organization = \"1\"\n\
+         distribution_channel = \"1\"\norganization_division = \"1\"\n"
+    );
+    let fields = |text: &str| -> Vec<String> {
+        Config::parse(text)
+            .unwrap()
+            .validate(Path::new("c.toml"))
+            .into_iter()
+            .map(|i| i.field)
+            .collect()
+    };
+    // Neither basic nor OAuth2.
+    assert_eq!(fields(&odata), ["sink[0].user"]);
+    let basic = format!("{odata}user = \"u\"\npassword_env = \"P\"\n");
+    assert!(fields(&basic).is_empty());
+    let oauth = format!(
+        "{odata}oauth2 = {{ token_url = \"https://t/oauth/token\", client_id = \"c\", \
+         client_secret_env = \"S\", scope = \"API\" }}\n"
+    );
+    assert!(fields(&oauth).is_empty());
+    let both = format!("{oauth}user = \"u\"\n");
+    assert_eq!(fields(&both), ["sink[0].oauth2"]);
+    let bad_url = oauth.replace("https://t/oauth/token", "t/oauth/token");
+    assert_eq!(fields(&bad_url), ["sink[0].oauth2.token_url"]);
+    // IDoc over SFTP: the SFTP sink's settings, without `content`.
+    let sftp = format!(
+        "{sap}mode = \"idoc_sftp\"\nhost = \"h\"\nuser = \"u\"\npath = \"/idoc\"\n\
+         key_file = \"k\"\nhost_keys = [\"SHA256:abc\"]\n"
+    );
+    assert!(fields(&sftp).is_empty());
+    assert_eq!(
+        fields(&format!("{sftp}content = \"both\"\n")),
+        ["sink[0].content"]
+    );
+    assert_eq!(
+        fields(&sftp.replace("[\"SHA256:abc\"]", "[]")),
+        ["sink[0].host_keys"]
+    );
+    assert!(Config::parse(&format!("{sftp}bogus = 1\n")).is_err());
+}

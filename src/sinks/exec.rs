@@ -1,8 +1,8 @@
-//! A private Tokio runtime on its own thread for the HTTP sinks.
+//! A private Tokio runtime on its own thread for the HTTP and SFTP sinks.
 //!
 //! [`super::Sink::deliver`] is synchronous and is called both from blocking
 //! threads of the daemon and from inside `block_on` (`comptoir messages
-//! replay`), where blocking on another future would panic. The HTTP work
+//! replay`), where blocking on another future would panic. The network work
 //! therefore runs on a runtime owned by a dedicated thread: `run` spawns the
 //! future there and waits on a plain channel, which is allowed anywhere.
 //! The runtime is created on first use and shut down (on its own thread)

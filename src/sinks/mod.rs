@@ -1,4 +1,5 @@
-//! Sinks: where processed documents go (ERP connectors, files, queues).
+//! Sinks: where processed documents go (ERP connectors, files, SFTP
+//! servers, queues).
 //!
 //! The pipeline builds one [`Payload`] per message and sink (the documents
 //! routed there) and calls [`Sink::deliver`]; each sink is retried on its
@@ -10,12 +11,14 @@ mod exec;
 pub mod file;
 pub mod odoo;
 pub mod sap;
+pub mod sftp;
 pub mod webhook;
 
 use crate::config::{SinkConfig, SinkKind};
 
 pub use amqp::AmqpSink;
 pub use file::FileSink;
+pub use sftp::SftpSink;
 
 /// What one sink receives for one message.
 #[derive(Debug, Clone)]
@@ -85,6 +88,7 @@ pub enum Sink {
     Sap(Box<sap::SapSink>),
     Webhook(Box<webhook::WebhookSink>),
     Amqp(Box<AmqpSink>),
+    Sftp(Box<SftpSink>),
 }
 
 impl Sink {
@@ -96,6 +100,7 @@ impl Sink {
             SinkKind::Odoo(o) => Sink::Odoo(Box::new(odoo::OdooSink::new(&c.name, o))),
             SinkKind::Sap(s) => Sink::Sap(Box::new(sap::SapSink::new(s))),
             SinkKind::Webhook(w) => Sink::Webhook(Box::new(webhook::WebhookSink::new(w))),
+            SinkKind::Sftp(f) => Sink::Sftp(Box::new(SftpSink::new(&c.name, f))),
         }
     }
 
@@ -107,18 +112,20 @@ impl Sink {
             Sink::Sap(s) => s.deliver(p).map(|_| ()),
             Sink::Webhook(w) => w.deliver(p),
             Sink::Amqp(a) => a.deliver(p),
+            Sink::Sftp(s) => s.deliver(p),
         }
     }
 
     /// Sends an answer to a partner (blocking I/O: call from a blocking
-    /// context). Only file and AMQP sinks can be a partner's outbound
+    /// context). Only file, AMQP and SFTP sinks can be a partner's outbound
     /// channel; `comptoir check` refuses other kinds there.
     pub fn deliver_answer(&self, a: &Answer) -> Result<(), SinkError> {
         match self {
             Sink::File(f) => f.deliver_answer(a),
             Sink::Amqp(s) => s.deliver_answer(a),
+            Sink::Sftp(s) => s.deliver_answer(a),
             Sink::Odoo(_) | Sink::Sap(_) | Sink::Webhook(_) => Err(SinkError::Permanent(
-                "an ERP or webhook sink cannot carry EDI answers to a partner: set the partner's outbound_channel to a file or AMQP sink".into(),
+                "an ERP or webhook sink cannot carry EDI answers to a partner: set the partner's outbound_channel to a file, AMQP or SFTP sink".into(),
             )),
         }
     }

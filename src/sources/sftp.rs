@@ -1,12 +1,10 @@
 //! SFTP source: polls a remote directory over SSH (`russh` + `russh-sftp`)
 //! and journals every complete file.
 //!
-//! - **Host key pinning.** The server's key must match one of the configured
-//!   `host_keys` fingerprints (`SHA256:…`, as `ssh-keygen -lf` prints them);
-//!   otherwise the connection is refused with an error naming both.
-//! - **Authentication** by private key (`key_file`, passphrase from the
-//!   environment variable named by `key_passphrase_env`) and/or password
-//!   (from the environment variable named by `password_env`).
+//! - **Connection** ([`crate::net::sftp`], shared with the SFTP sinks):
+//!   pinned host key (a server presenting another key is refused, the error
+//!   naming both fingerprints), authentication by private key and/or
+//!   password from the environment.
 //! - **Pickup.** Regular files whose name matches `pattern` (`*`, `?`), not
 //!   hidden and without a temporary suffix (`.part`, `.tmp` …), are taken
 //!   once their size and modification time are the same on two consecutive
@@ -23,112 +21,15 @@
 //!   `reconnect_max_ms`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use russh::client;
-use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::StatusCode;
 use tokio::sync::watch;
 
 use crate::config::SftpSource;
-use crate::journal::{FileKey, Incoming, Journal, JournalError};
-
-/// Why an SFTP connection or poll failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SftpError {
-    #[error(
-        "SFTP {addr}: host key mismatch: the server presented {got}, \
-         expected {expected} (config host_keys); refusing to connect"
-    )]
-    HostKeyMismatch {
-        addr: String,
-        got: String,
-        expected: String,
-    },
-    #[error("SFTP {addr}: authentication of user {user:?} refused (tried {tried})")]
-    AuthRefused {
-        addr: String,
-        user: String,
-        tried: String,
-    },
-    #[error("SFTP {addr}: no authentication method configured (key_file or password_env)")]
-    NoAuth { addr: String },
-    #[error("SFTP key file {path}: {message}")]
-    Key { path: String, message: String },
-    #[error("SFTP: environment variable {0} is not set")]
-    MissingEnv(String),
-    #[error("SFTP {0}: timed out")]
-    Timeout(String),
-    #[error("SSH: {0}")]
-    Ssh(#[from] russh::Error),
-    #[error("SFTP: {0}")]
-    Sftp(#[from] russh_sftp::client::error::Error),
-    #[error("{0}")]
-    Journal(#[from] JournalError),
-}
-
-/// The SSH client handler: checks the server's host key against the pins.
-struct Pinned {
-    addr: String,
-    expected: Vec<String>,
-    /// The fingerprint the server presented, for the mismatch error.
-    seen: Arc<Mutex<Option<String>>>,
-}
-
-impl client::Handler for Pinned {
-    type Error = SftpError;
-
-    async fn check_server_key(
-        &mut self,
-        key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let fp = match key {
-            PublicKeyOrCertificate::PublicKey { key, .. } => {
-                key.fingerprint(HashAlg::Sha256).to_string()
-            }
-            PublicKeyOrCertificate::Certificate(c) => {
-                c.public_key().fingerprint(HashAlg::Sha256).to_string()
-            }
-        };
-        if let Ok(mut s) = self.seen.lock() {
-            *s = Some(fp.clone());
-        }
-        if self.expected.iter().any(|e| e == &fp) {
-            Ok(true)
-        } else {
-            Err(SftpError::HostKeyMismatch {
-                addr: self.addr.clone(),
-                got: fp,
-                expected: self.expected.join(" or "),
-            })
-        }
-    }
-}
-
-/// An open SFTP session.
-pub struct Connection {
-    ssh: client::Handle<Pinned>,
-    sftp: SftpSession,
-}
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Connection")
-    }
-}
-
-impl Connection {
-    /// Closes the SFTP channel and the SSH session (best effort).
-    pub async fn close(self) {
-        let _ = self.sftp.close().await;
-        let _ = self
-            .ssh
-            .disconnect(russh::Disconnect::ByApplication, "", "en")
-            .await;
-    }
-}
+use crate::journal::{FileKey, Incoming, Journal};
+use crate::net::sftp::{remote, Endpoint};
+pub use crate::net::sftp::{Connection, SftpError};
 
 /// True when `name` matches the glob `pattern` (`*` any run, `?` any one
 /// character, everything else literal).
@@ -158,17 +59,6 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == '*')
-}
-
-/// `dir/name` on the remote side.
-fn remote(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else if dir.ends_with('/') {
-        format!("{dir}{name}")
-    } else {
-        format!("{dir}/{name}")
-    }
 }
 
 /// What one poll did.
@@ -205,92 +95,25 @@ pub struct SftpSourceTask {
 
 impl SftpSourceTask {
     fn addr(&self) -> String {
-        format!(
-            "{}@{}:{}",
-            self.config.user, self.config.host, self.config.port
-        )
+        self.endpoint().addr()
     }
 
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(self.config.timeout_secs.max(1))
+    /// The server part of the configuration.
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::from(&self.config)
     }
 
     /// Opens an SSH session (host key checked, authenticated) and its SFTP
     /// channel, and creates the archive directory when configured.
     pub async fn connect(&self) -> Result<Connection, SftpError> {
-        let c = &self.config;
-        let addr = self.addr();
-        let handler = Pinned {
-            addr: addr.clone(),
-            expected: c.host_keys.clone(),
-            seen: Arc::new(Mutex::new(None)),
-        };
-        let ssh_config = client::Config {
-            inactivity_timeout: None,
-            keepalive_interval: Some(Duration::from_secs(15)),
-            keepalive_max: 3,
-            ..Default::default()
-        };
-        let mut ssh = tokio::time::timeout(
-            self.timeout(),
-            client::connect(Arc::new(ssh_config), (c.host.as_str(), c.port), handler),
-        )
-        .await
-        .map_err(|_| SftpError::Timeout(addr.clone()))??;
-
-        let mut tried = Vec::new();
-        let mut ok = false;
-        if let Some(path) = &c.key_file {
-            let pass = match &c.key_passphrase_env {
-                Some(v) => Some(std::env::var(v).map_err(|_| SftpError::MissingEnv(v.clone()))?),
-                None => None,
-            };
-            let key = russh::keys::load_secret_key(path, pass.as_deref()).map_err(|e| {
-                SftpError::Key {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                }
-            })?;
-            let hash = ssh.best_supported_rsa_hash().await?.flatten();
-            let r = ssh
-                .authenticate_publickey(
-                    c.user.clone(),
-                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-                )
-                .await?;
-            ok = r.success();
-            tried.push("publickey");
-        }
-        if !ok {
-            if let Some(v) = &c.password_env {
-                let pw = std::env::var(v).map_err(|_| SftpError::MissingEnv(v.clone()))?;
-                let r = ssh.authenticate_password(c.user.clone(), pw).await?;
-                ok = r.success();
-                tried.push("password");
+        let conn = self.endpoint().connect().await?;
+        if let Some(a) = &self.config.archive {
+            if let Err(e) = conn.ensure_dir(a).await {
+                conn.close().await;
+                return Err(e);
             }
         }
-        if tried.is_empty() {
-            return Err(SftpError::NoAuth { addr });
-        }
-        if !ok {
-            return Err(SftpError::AuthRefused {
-                addr,
-                user: c.user.clone(),
-                tried: tried.join(", "),
-            });
-        }
-        let channel = ssh.channel_open_session().await?;
-        channel.request_subsystem(true, "sftp").await?;
-        let sftp = tokio::time::timeout(self.timeout(), SftpSession::new(channel.into_stream()))
-            .await
-            .map_err(|_| SftpError::Timeout(addr.clone()))??;
-        sftp.set_timeout(c.timeout_secs.max(1));
-        if let Some(a) = &c.archive {
-            if !sftp.try_exists(a.as_str()).await? {
-                sftp.create_dir(a.as_str()).await?;
-            }
-        }
-        Ok(Connection { ssh, sftp })
+        Ok(conn)
     }
 
     /// Polls until `shutdown` turns true, reconnecting with exponential
@@ -365,7 +188,7 @@ impl SftpSourceTask {
     ) -> Result<PollOutcome, SftpError> {
         let c = &self.config;
         let mut listing: Vec<FileKey> = Vec::new();
-        for e in conn.sftp.read_dir(c.path.as_str()).await? {
+        for e in conn.sftp().read_dir(c.path.as_str()).await? {
             let name = e.file_name();
             let meta = e.metadata();
             if !meta.file_type().is_file()
@@ -448,7 +271,7 @@ impl SftpSourceTask {
                 continue;
             }
             let path = remote(&c.path, &f.name);
-            match conn.sftp.read(path.as_str()).await {
+            match conn.sftp().read(path.as_str()).await {
                 Ok(raw) if raw.len() as i64 == f.size => {
                     batch.push(Incoming {
                         source: self.name.clone(),
@@ -539,11 +362,11 @@ impl SftpSourceTask {
         let from = remote(&c.path, &f.name);
         let r = match &c.archive {
             Some(a) => {
-                conn.sftp
+                conn.sftp()
                     .rename(from.as_str(), remote(a, &format!("{id}-{}", f.name)))
                     .await
             }
-            None => conn.sftp.remove_file(from.as_str()).await,
+            None => conn.sftp().remove_file(from.as_str()).await,
         };
         match r {
             Ok(()) => true,
