@@ -13,6 +13,8 @@
 //!   daemon;
 //! - [`pricing`]: client commercial terms applied to orders and invoices;
 //! - [`respond`]: ORDRSP, APERAK and CONTRL answers to partners;
+//! - [`exports`]: the return direction, ERP → partner (order responses,
+//!   despatch advices, invoices, inventory reports read from Odoo);
 //! - [`sinks`]: file, SFTP, AMQP, Odoo, SAP and webhook outputs;
 //! - [`net`]: network clients shared by sources and sinks (SSH/SFTP);
 //! - [`pipeline`]: the daemon tying sources, journal, stages and sinks;
