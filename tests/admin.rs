@@ -14,6 +14,34 @@ fn admin_api_end_to_end() {
     let cfg = config(&d, port, "");
     seed(&d);
     run_once(&cfg);
+    // One export to a partner whose channel failed: given up (dead).
+    let dead_export = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let j = comptoir::journal::Journal::open(
+            &format!("sqlite://{}/var/comptoir.db", d.display()),
+            1,
+            None,
+        )
+        .await
+        .unwrap();
+        let row = j
+            .export_begin(
+                "odoo-out",
+                "ordrsp:sale.order:7",
+                "acme",
+                "ordrsp",
+                "S00007",
+            )
+            .await
+            .unwrap();
+        j.export_store(row.id, "ordrsp-S00007-1.edi", b"UNA:+.? '")
+            .await
+            .unwrap();
+        j.export_outcome(row.id, Err("sftp: connection refused"), 1)
+            .await
+            .unwrap();
+        j.close().await;
+        row.id
+    });
     let daemon = start(&cfg, port, &[]);
     let u = |p: &str| format!("{}{p}", daemon.url);
 
@@ -211,6 +239,32 @@ fn admin_api_end_to_end() {
     let r = call("POST", &u("/api/messages/1/replay"), Some(OP_TOKEN), None);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["state"], "delivered");
+
+    // Exports to partners: listed with their error; an operator retries a
+    // dead one, once.
+    let r = call("GET", &u("/api/exports"), Some(READ_TOKEN), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["items"][0]["id"], dead_export);
+    assert_eq!(v["items"][0]["state"], "dead");
+    assert_eq!(v["items"][0]["number"], "S00007");
+    assert_eq!(v["items"][0]["error"], "sftp: connection refused");
+    let retry = format!("/api/exports/{dead_export}/retry");
+    let r = call("POST", &u(&retry), Some(READ_TOKEN), None);
+    assert_eq!(r.status, 403);
+    let r = call("POST", &u(&retry), Some(OP_TOKEN), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call("POST", &u(&retry), Some(OP_TOKEN), None);
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = call(
+        "GET",
+        &u("/api/exports?state=pending"),
+        Some(READ_TOKEN),
+        None,
+    );
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    let r = call("GET", &u("/api/exports?state=lost"), Some(READ_TOKEN), None);
+    assert_eq!(r.status, 400);
 
     // Secrets never in the logs.
     drop(daemon);

@@ -684,3 +684,69 @@ pub async fn overview(State(state): State<AdminState>, headers: HeaderMap) -> Ap
     }))
     .into_response())
 }
+
+/// Query of `GET /api/exports`.
+#[derive(Debug, Deserialize)]
+pub struct ExportsQuery {
+    /// At most this many rows (1–1000, default 100).
+    pub limit: Option<u32>,
+    /// Only this state: `pending`, `sent` or `dead`.
+    pub state: Option<String>,
+}
+
+/// `GET /api/exports`: documents sent (or being sent) from the ERP to
+/// partners, newest first.
+pub async fn list_exports(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    query: Result<Query<ExportsQuery>, QueryRejection>,
+) -> ApiResult {
+    authorize(&state, &headers, TokenRole::Read)?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if let Some(s) = q.state.as_deref() {
+        if !matches!(s, "pending" | "sent" | "dead") {
+            return Err(ApiError::bad_request(format!(
+                "state: {s:?} is not one of pending, sent, dead"
+            )));
+        }
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = state.inner.journal.exports_list(limit).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .filter(|r| q.state.as_deref().is_none_or(|s| r.state.as_str() == s))
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "export": r.export,
+                "key": r.key,
+                "partner": r.partner,
+                "kind": r.kind,
+                "number": r.number,
+                "file_name": r.file_name,
+                "state": r.state.as_str(),
+                "attempts": r.attempts,
+                "error": r.error,
+                "created_at": iso(r.created_at),
+                "updated_at": iso(r.updated_at),
+                "sent_at": r.sent_at.map(iso),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// `POST /api/exports/{id}/retry`: a dead export goes out again at the next
+/// pass.
+pub async fn retry_export(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult {
+    let who = authorize(&state, &headers, TokenRole::Operator)?;
+    let Path(id) =
+        id.map_err(|e| ApiError::bad_request(format!("export id: {}", e.body_text())))?;
+    state.inner.journal.export_retry(id).await?;
+    tracing::info!(export_id = id, token = %who.name, "export retry requested through the admin API");
+    Ok(Json(json!({"id": id, "state": "pending"})).into_response())
+}

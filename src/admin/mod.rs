@@ -170,6 +170,8 @@ pub fn router(state: AdminState) -> (Router, Vec<(&'static str, &'static str)>) 
         post "/api/messages/{id}/resolve" => api::resolve;
         get "/api/partners" => api::partners;
         get "/api/overview" => api::overview;
+        get "/api/exports" => api::list_exports;
+        post "/api/exports/{id}/retry" => api::retry_export;
         get "/api/tap" => tap::tap;
         get "/" => api::dashboard_index;
         get "/assets/app.js" => api::dashboard_js;

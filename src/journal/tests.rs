@@ -355,3 +355,101 @@ async fn search_pages_by_cursor_filters_and_resolves() {
         j.ping().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn exports_are_recorded_once_sent_once_and_retried() {
+    for j in journals().await {
+        let b = j.backend();
+        let row = j
+            .export_begin("e", "ordrsp:sale.order:1", "acme", "ordrsp", "S1")
+            .await
+            .unwrap();
+        assert_eq!(row.state, ExportState::Pending, "{b}");
+        // Beginning again gives the same row.
+        let again = j
+            .export_begin("e", "ordrsp:sale.order:1", "acme", "ordrsp", "S1")
+            .await
+            .unwrap();
+        assert_eq!(again.id, row.id, "{b}");
+        assert!(
+            j.export_has_unrendered("e", "ordrsp:").await.unwrap(),
+            "{b}"
+        );
+        j.export_store(row.id, "f.edi", b"\x00bytes\xff")
+            .await
+            .unwrap();
+        assert!(
+            !j.export_has_unrendered("e", "ordrsp:").await.unwrap(),
+            "{b}"
+        );
+        let pending = j.exports_pending("e").await.unwrap();
+        assert_eq!(pending.len(), 1, "{b}");
+        assert_eq!(
+            pending[0].bytes.as_deref(),
+            Some(&b"\x00bytes\xff"[..]),
+            "{b}"
+        );
+        // A failed send stays pending, then dead at max_attempts.
+        let s = j.export_outcome(row.id, Err("down"), 2).await.unwrap();
+        assert_eq!(s, ExportState::Pending, "{b}");
+        assert!(
+            j.export_done_keys("e", "ordrsp:").await.unwrap().is_empty(),
+            "{b}"
+        );
+        let s = j.export_outcome(row.id, Err("down"), 2).await.unwrap();
+        assert_eq!(s, ExportState::Dead, "{b}");
+        let done = j.export_done_keys("e", "ordrsp:").await.unwrap();
+        assert!(done.contains("ordrsp:sale.order:1"), "{b}");
+        j.export_retry(row.id).await.unwrap();
+        assert!(j.export_retry(row.id).await.is_err(), "{b}");
+        let s = j.export_outcome(row.id, Ok(()), 2).await.unwrap();
+        assert_eq!(s, ExportState::Sent, "{b}");
+        let listed = j.exports_list(10).await.unwrap();
+        assert_eq!(listed[0].state, ExportState::Sent, "{b}");
+        assert!(listed[0].sent_at.is_some(), "{b}");
+        assert!(listed[0].bytes.is_none(), "{b}: the list leaves bytes out");
+        // Other prefixes and exports are separate.
+        assert!(
+            j.export_done_keys("e", "desadv:").await.unwrap().is_empty(),
+            "{b}"
+        );
+        assert!(
+            j.export_done_keys("other", "ordrsp:")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
+        assert!(
+            j.export_last_created("e", "ordrsp:")
+                .await
+                .unwrap()
+                .is_some(),
+            "{b}"
+        );
+        assert!(
+            j.export_last_created("e", "stock:")
+                .await
+                .unwrap()
+                .is_none(),
+            "{b}"
+        );
+        // Watermarks.
+        assert_eq!(
+            j.export_watermark("e", "ordrsp").await.unwrap(),
+            None,
+            "{b}"
+        );
+        j.set_export_watermark("e", "ordrsp", "2026-11-22 10:00:00")
+            .await
+            .unwrap();
+        j.set_export_watermark("e", "ordrsp", "2026-11-22 11:00:00")
+            .await
+            .unwrap();
+        assert_eq!(
+            j.export_watermark("e", "ordrsp").await.unwrap().as_deref(),
+            Some("2026-11-22 11:00:00"),
+            "{b}"
+        );
+    }
+}
