@@ -96,6 +96,35 @@ fn dashboard_in_headless_chromium() {
     let cfg = config(&d, port, "");
     seed(&d);
     run_once(&cfg);
+    // Two exports to partners: one sent, one dead after a failed send.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let j = comptoir::journal::Journal::open(
+            &format!("sqlite://{}/var/comptoir.db", d.display()),
+            1,
+            None,
+        )
+        .await
+        .unwrap();
+        for (key, number, result) in [
+            ("ordrsp:sale.order:7", "S00007", Ok(())),
+            (
+                "invoice:account.move:9",
+                "INV/2026/00009",
+                Err("sftp: connection refused"),
+            ),
+        ] {
+            let kind = key.split(':').next().unwrap();
+            let row = j
+                .export_begin("odoo-out", key, "acme", kind, number)
+                .await
+                .unwrap();
+            j.export_store(row.id, &format!("{kind}-{}.edi", row.id), b"UNA:+.? '")
+                .await
+                .unwrap();
+            j.export_outcome(row.id, result, 1).await.unwrap();
+        }
+        j.close().await;
+    });
     let daemon = start(&cfg, port, &[]);
     let profile = d.clone();
     let shots = screenshots();
@@ -176,12 +205,41 @@ fn dashboard_in_headless_chromium() {
         &url,
     );
 
+    // Exports to partners, the dead one with its error and a retry button.
+    let url = format!("{}/#/exports&token={READ_TOKEN}", daemon.url);
+    let dom = chromium(&profile, &["--dump-dom"], &url);
+    assert!(dom.contains("data-ready=\"1\""), "{dom}");
+    assert!(dom.contains("id=\"exports\""), "{dom}");
+    assert!(
+        dom.contains("S00007") && dom.contains("INV/2026/00009"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("state-sent") && dom.contains("state-dead"),
+        "{dom}"
+    );
+    assert!(dom.contains("sftp: connection refused"), "{dom}");
+    assert!(dom.contains("class=\"retry\""), "no retry button: {dom}");
+    chromium(
+        &profile,
+        &[&format!(
+            "--screenshot={}",
+            shots.join("exports.png").display()
+        )],
+        &url,
+    );
+
     // A bad token shows the sign-in form.
     let url = format!("{}/#/&token=wrong", daemon.url);
     let dom = chromium(&profile, &["--dump-dom"], &url);
     assert!(dom.contains("id=\"signin-form\""), "{dom}");
 
-    for f in ["flows.png", "message-rejected.png", "message-delivered.png"] {
+    for f in [
+        "flows.png",
+        "message-rejected.png",
+        "message-delivered.png",
+        "exports.png",
+    ] {
         let len = std::fs::metadata(shots.join(f))
             .map(|m| m.len())
             .unwrap_or(0);

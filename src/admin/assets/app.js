@@ -167,6 +167,41 @@ async function viewQueue(state) {
     r.next_cursor ? h("p", { class: "muted" }, "Showing the 100 newest.") : null);
 }
 
+async function retryExport(id, btn) {
+  if (btn) btn.disabled = true;
+  try {
+    await api(`/api/exports/${id}/retry`, { method: "POST" });
+    toast(`export ${id}: pending, sent at the next pass`);
+    route();
+  } catch (e) {
+    if (e instanceof AuthError) return signIn(e.message);
+    toast(`retry of export ${id} failed: ${e.message}`);
+    if (btn) btn.disabled = false;
+  }
+}
+
+// Documents sent from the ERP to partners (ORDRSP, DESADV, INVOIC, INVRPT).
+async function viewExports() {
+  const r = await api("/api/exports?limit=200");
+  const items = r.items || [];
+  const body = items.length ? h("table", { class: "messages", id: "exports" },
+    h("thead", {}, h("tr", {},
+      h("th", {}, "#"), h("th", {}, "Updated"), h("th", {}, "Export"), h("th", {}, "Partner"),
+      h("th", {}, "Kind"), h("th", {}, "Number"), h("th", {}, "State"), h("th", { class: "num" }, "Attempts"),
+      h("th", {}, "File / error"), h("th", {}, ""))),
+    h("tbody", {}, items.map((x) => h("tr", { "data-id": x.id, "data-state": x.state },
+      h("td", {}, String(x.id)),
+      h("td", {}, (x.updated_at || "").replace("T", " ").slice(0, 19)),
+      h("td", {}, x.export), h("td", {}, x.partner), h("td", {}, x.kind), h("td", {}, x.number),
+      h("td", {}, stateBadge(x.state)),
+      h("td", { class: "num" }, String(x.attempts)),
+      h("td", { class: x.error ? "error" : "" }, (x.error || x.file_name || "").slice(0, 200)),
+      h("td", {}, x.state === "dead" ? h("button", { class: "retry", type: "button", "data-id": x.id,
+        onclick: (ev) => retryExport(x.id, ev.target) }, "Retry") : null)))))
+    : h("p", { class: "muted" }, "Nothing exported yet.");
+  app.replaceChildren(h("h1", {}, "Exports to partners"), body);
+}
+
 async function viewSearch(q) {
   document.getElementById("q").value = q;
   const r = await api(`/api/messages?q=${encodeURIComponent(q)}&limit=100`);
@@ -262,6 +297,7 @@ async function route() {
   try {
     if (seg[0] === "message" && seg[1]) await viewMessage(seg[1]);
     else if (seg[0] === "queue" && seg[1]) await viewQueue(seg[1]);
+    else if (seg[0] === "exports") await viewExports();
     else if (seg[0] === "search" && seg[1]) await viewSearch(decodeURIComponent(seg.slice(1).join("/")));
     else await viewFlows();
     document.body.setAttribute("data-ready", "1");
