@@ -8,8 +8,9 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use comptoir::model::{Document, DocumentType, Line, Party, PartyRole, Quantity, Reference};
 use comptoir::pricing::{
-    explain, invoice_from, price_order, CheckOutcome, DocStatus, LineStatus, PricedDocument,
-    PricingError, ReasonCode, RuleKind, Terms, TermsError, TermsHandle, VatCategory,
+    explain, explain_order, invoice_from, price_lines, price_order, CheckOutcome, DocStatus,
+    LineStatus, PricedDocument, Pricer, PricingError, ReasonCode, RuleKind, Terms, TermsError,
+    TermsHandle, VatCategory,
 };
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -783,4 +784,79 @@ fn absurd_figures_never_panic() {
         );
         assert_eq!(p.totals.line_total, Decimal::ZERO);
     }
+}
+
+/// The fast path (`Pricer`, reused from order to order, and `price_lines`)
+/// gives exactly the pricing of `price_order`, on random orders: known and
+/// unknown products, seller codes, units in any case, missing and negative
+/// quantities, buyer prices (price checks), every client of the example
+/// terms, orders of varying length (buffer reuse).
+#[test]
+fn fast_path_agrees_with_price_order() {
+    let t = terms();
+    let mut pricer = Pricer::new(&t);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let gtins = [
+        "5410738000152",
+        "5410738000169",
+        "5410738000176",
+        "5410738000183",
+        " 5410738000152 ",
+        "0000000000000",
+        "5410738000999",
+    ];
+    let clients = ["ACME", "BISTROT", "BRUXELLES", "GENEVE", "5412345000013"];
+    let countries = ["FR", "BE", "CH", "DE"];
+    for o in 0..400 {
+        let mut lines = Vec::new();
+        for _ in 0..next(12) {
+            let mut l = line(gtins[next(gtins.len() as u64) as usize], "1");
+            match next(10) {
+                0 => l.quantity = None,
+                1 => l.gtin = None,
+                _ => {}
+            }
+            if let Some(q) = &mut l.quantity {
+                q.value = Decimal::new(next(200_000) as i64 - 5_000, next(3) as u32);
+                q.unit = Some(["PCE", "pce", " PCE", "KGM", ""][next(5) as usize].into());
+            }
+            if next(3) == 0 {
+                l.net_unit_price = Some(Decimal::new(next(10_000) as i64, 2));
+            }
+            lines.push(l);
+        }
+        let country = countries[next(countries.len() as u64) as usize];
+        let vat = (country == "BE").then_some("BE0123456749");
+        let mut d = order(country, vat, lines);
+        d.number = format!("PO-{o}");
+        let client = clients[next(clients.len() as u64) as usize];
+        let full = price_order(&t, client, &d, day(TODAY)).unwrap();
+        let fast = pricer.price_order(client, &d, day(TODAY)).unwrap();
+        assert_eq!(fast, &full.pricing, "order {o} for {client}");
+        assert_eq!(
+            serde_json::to_string(fast).unwrap(),
+            serde_json::to_string(&full.pricing).unwrap()
+        );
+        assert_eq!(
+            price_lines(&t, client, &d, day(TODAY)).unwrap(),
+            full.pricing
+        );
+        assert_eq!(
+            explain_order(&d, fast),
+            explain(&full),
+            "explain of order {o}"
+        );
+    }
+    let mut d = order("FR", None, vec![line("5410738000152", "1")]);
+    d.document_type = DocumentType::Invoice;
+    assert!(matches!(
+        pricer.price_order("ACME", &d, day(TODAY)),
+        Err(PricingError::UnsupportedDocument { .. })
+    ));
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::model::{Document, DocumentType};
-use crate::pricing::{explain, invoice_from, price_order, Terms};
+use crate::pricing::{explain, explain_order, invoice_from, price_order, Pricer, Terms};
 use crate::translate::{Options, Outcome, Translator};
 
 use super::translate::open_input;
@@ -139,7 +139,28 @@ pub fn run(mappings: Option<PathBuf>, args: Args) -> i32 {
     };
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    let mut pricer = Pricer::new(&terms);
     for doc in &documents {
+        // The table needs only the pricing: orders take the fast path, no
+        // copy of the canonical document.
+        if args.explain && args.invoice.is_none() && doc.document_type == DocumentType::Order {
+            let written = match pricer.price_order(&args.client, doc, today) {
+                Ok(p) => writeln!(out, "{}", explain_order(doc, p)),
+                Err(e) => {
+                    eprintln!("error: document {}: {e}", doc.number);
+                    exit = EXIT_INVALID;
+                    continue;
+                }
+            };
+            if let Err(e) = written {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    break;
+                }
+                eprintln!("error: writing output: {e}");
+                return EXIT_ERROR;
+            }
+            continue;
+        }
         let priced = match &args.invoice {
             Some(number) => invoice_from(&terms, &args.client, doc, number, today),
             None if doc.document_type == DocumentType::Order => {

@@ -437,6 +437,10 @@ pub struct Terms {
     pub products: Vec<Product>,
     /// GTIN or seller code → index in `products`.
     pub product_index: FastMap<Box<str>, u32>,
+    /// The all-digit keys of `product_index` (GTINs) as integers (see
+    /// [`numeric_key`]): the lookup by GTIN hashes and compares one `u64`
+    /// instead of a string.
+    pub product_codes: FastMap<u64, u32>,
     /// List prices per product index.
     pub prices: Vec<Vec<PriceEntry>>,
     pub lists: Interner,
@@ -474,7 +478,10 @@ impl Terms {
 
     /// The product designated by a GTIN or a seller code.
     pub fn product(&self, key: &str) -> Option<u32> {
-        self.product_index.get(key).copied()
+        match numeric_key(key) {
+            Some(k) => self.product_codes.get(&k).copied(),
+            None => self.product_index.get(key).copied(),
+        }
     }
 
     /// Minor unit (decimal places) of a currency, when known.
@@ -494,6 +501,26 @@ impl Terms {
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }
+}
+
+/// A key of 1 to 16 ASCII digits (a GTIN, say) as one integer: its value,
+/// with its length in the top byte so that `0123` and `123` stay distinct.
+/// `None` for any other key.
+#[inline]
+pub fn numeric_key(key: &str) -> Option<u64> {
+    let b = key.as_bytes();
+    if b.is_empty() || b.len() > 16 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    Some(v | (b.len() as u64) << 56)
 }
 
 /// ISO 4217 minor units of common currencies.

@@ -21,10 +21,8 @@
 //! only document-level problems (unknown client, unsupported document type,
 //! unknown currency) are [`PricingError`]s. Nothing here panics on input.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -34,6 +32,7 @@ use super::catalog::{
 };
 use super::check::{self, CheckOutcome, PriceCheck};
 use super::credit::{self, CreditCheck};
+use super::fixed;
 use super::payment;
 use super::vat::{self, Destination, VatCategory};
 use crate::model::{
@@ -175,6 +174,30 @@ pub struct PricedLine {
     pub trail: Vec<AppliedRule>,
 }
 
+impl PricedLine {
+    /// A blank line, to be filled by the engine.
+    fn empty() -> PricedLine {
+        PricedLine {
+            index: 0,
+            line_number: None,
+            product: None,
+            quantity: None,
+            unit: None,
+            list_price: None,
+            net_unit_price: None,
+            discounts: Vec::new(),
+            total_discount_percent: None,
+            amount: None,
+            vat_category: None,
+            vat_rate: None,
+            price_check: PriceCheck::NOT_CHECKED,
+            status: LineStatus::Priced,
+            reason: None,
+            trail: Vec::new(),
+        }
+    }
+}
+
 /// A document-level charge (shipping below franco, minimum-order fee).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Charge {
@@ -242,13 +265,16 @@ pub enum DocStatus {
     LinesRejected,
 }
 
-/// A priced order or invoice: the canonical document with its pricing
-/// fields filled, plus the pricing details.
+/// The pricing of an order or invoice, without the canonical document:
+/// per-line results with their trail, charges, VAT breakdown, totals,
+/// payment terms, credit check, status and reasons.
+///
+/// [`Pricer::price_order`] and [`price_lines`] return this alone (the
+/// fast path, when the caller does not need the filled canonical
+/// document); [`price_order`] and [`invoice_from`] wrap it in a
+/// [`PricedDocument`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct PricedDocument {
-    /// The canonical document, with net prices, line amounts, VAT, charges,
-    /// totals and due date filled.
-    pub document: Document,
+pub struct PricedOrder {
     #[schemars(with = "String")]
     pub client_id: SharedStr,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -275,49 +301,192 @@ pub struct PricedDocument {
     pub warnings: Vec<String>,
 }
 
+impl PricedOrder {
+    /// An empty result, to be filled by the engine.
+    fn empty() -> PricedOrder {
+        PricedOrder {
+            client_id: SharedStr::from(""),
+            client_group: None,
+            currency: String::new(),
+            pricing_date: NaiveDate::default(),
+            destination: Destination::Domestic,
+            lines: Vec::new(),
+            charges: Vec::new(),
+            vat_breakdown: Vec::new(),
+            totals: PricedTotals::default(),
+            due_date: None,
+            payment: None,
+            credit: None,
+            status: DocStatus::Ok,
+            reasons: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A priced order or invoice: the canonical document with its pricing
+/// fields filled, plus the pricing details (a [`PricedOrder`], whose
+/// fields are reachable directly: `priced.lines`, `priced.totals` …, and
+/// serialized inline next to `document`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PricedDocument {
+    /// The canonical document, with net prices, line amounts, VAT, charges,
+    /// totals and due date filled.
+    pub document: Document,
+    /// The pricing details.
+    #[serde(flatten)]
+    pub pricing: PricedOrder,
+}
+
+impl std::ops::Deref for PricedDocument {
+    type Target = PricedOrder;
+    fn deref(&self) -> &PricedOrder {
+        &self.pricing
+    }
+}
+
+impl std::ops::DerefMut for PricedDocument {
+    fn deref_mut(&mut self) -> &mut PricedOrder {
+        &mut self.pricing
+    }
+}
+
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 
 /// Largest line amount accepted (10^15): keeps every sum far from the
 /// `Decimal` range, so totals can never overflow.
 const MAX_AMOUNT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
 
+/// [`MAX_AMOUNT`] as an integer.
+const MAX_AMOUNT_INT: u64 = 1_000_000_000_000_000;
+
 #[inline]
 fn round4(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+    fixed::round_half_up(d, 4)
 }
 
 #[inline]
 fn round_money(d: Decimal, minor: u32) -> Decimal {
-    d.round_dp_with_strategy(minor, RoundingStrategy::MidpointAwayFromZero)
+    fixed::round_half_up(d, minor)
 }
 
 /// `price` less a discount, given the discount's precomputed factor.
 #[inline]
 fn discounted(price: Decimal, factor: Decimal) -> Decimal {
-    round4(price * factor)
+    fixed::mul_round(price, factor, 4)
 }
 
-/// Prices a canonical order for `client_id` on `today`.
+fn check_order(doc: &Document) -> Result<(), PricingError> {
+    if matches!(
+        doc.document_type,
+        DocumentType::Order | DocumentType::OrderResponse
+    ) {
+        Ok(())
+    } else {
+        Err(PricingError::UnsupportedDocument {
+            found: doc.document_type,
+            expected: "an order",
+        })
+    }
+}
+
+/// Prices a canonical order for `client_id` on `today`: the pricing
+/// details and a copy of the order with its pricing fields filled.
+///
+/// To price many orders when the filled canonical document is not needed,
+/// a [`Pricer`] gives the same [`PricedOrder`] faster.
 pub fn price_order(
     terms: &Terms,
     client_id: &str,
     doc: &Document,
     today: NaiveDate,
 ) -> Result<PricedDocument, PricingError> {
-    if !matches!(
-        doc.document_type,
-        DocumentType::Order | DocumentType::OrderResponse
-    ) {
-        return Err(PricingError::UnsupportedDocument {
-            found: doc.document_type,
-            expected: "an order",
-        });
-    }
-    let pricer = Pricer::new(terms, client_id, doc, today)?;
-    let mut priced = pricer.run(doc, Purpose::Order);
-    priced.document = doc.clone();
-    fill_document(&mut priced, &pricer, false);
+    check_order(doc)?;
+    let session = Session::new(terms, client_id, doc, today)?;
+    let mut pricing = PricedOrder::empty();
+    session.run(doc, Purpose::Order, &mut Scratch::default(), &mut pricing);
+    let mut priced = PricedDocument {
+        document: doc.clone(),
+        pricing,
+    };
+    fill_document(&mut priced, &session, false);
     Ok(priced)
+}
+
+/// Prices a canonical order for `client_id` on `today`, without copying
+/// and filling the canonical document: the same [`PricedOrder`] as
+/// `price_order(..).pricing`.
+pub fn price_lines(
+    terms: &Terms,
+    client_id: &str,
+    doc: &Document,
+    today: NaiveDate,
+) -> Result<PricedOrder, PricingError> {
+    check_order(doc)?;
+    let session = Session::new(terms, client_id, doc, today)?;
+    let mut pricing = PricedOrder::empty();
+    session.run(doc, Purpose::Order, &mut Scratch::default(), &mut pricing);
+    Ok(pricing)
+}
+
+/// Prices order after order against the same terms, reusing its buffers:
+/// once warmed up, pricing a line allocates nothing (the per-line trail,
+/// discount and line-number buffers of the previous order are reused).
+///
+/// ```no_run
+/// # use comptoir::pricing::{Pricer, Terms};
+/// # fn f(terms: &Terms, orders: &[comptoir::model::Document], today: chrono::NaiveDate) {
+/// let mut pricer = Pricer::new(terms);
+/// for doc in orders {
+///     match pricer.price_order("ACME", doc, today) {
+///         Ok(priced) => println!("{} {}", doc.number, priced.totals.grand_total),
+///         Err(e) => eprintln!("{e}"),
+///     }
+/// }
+/// # }
+/// ```
+pub struct Pricer<'t> {
+    terms: &'t Terms,
+    scratch: Scratch,
+    out: PricedOrder,
+}
+
+impl<'t> Pricer<'t> {
+    /// A pricer for `terms`.
+    pub fn new(terms: &'t Terms) -> Pricer<'t> {
+        Pricer {
+            terms,
+            scratch: Scratch::default(),
+            out: PricedOrder::empty(),
+        }
+    }
+
+    /// The terms priced against.
+    pub fn terms(&self) -> &'t Terms {
+        self.terms
+    }
+
+    /// Prices a canonical order for `client_id` on `today`: the same result
+    /// as [`price_lines`] (and as `price_order(..).pricing`). The result
+    /// lives in the pricer's buffers until the next call; clone it to keep
+    /// it.
+    pub fn price_order(
+        &mut self,
+        client_id: &str,
+        doc: &Document,
+        today: NaiveDate,
+    ) -> Result<&PricedOrder, PricingError> {
+        check_order(doc)?;
+        let session = Session::new(self.terms, client_id, doc, today)?;
+        session.run(doc, Purpose::Order, &mut self.scratch, &mut self.out);
+        Ok(&self.out)
+    }
+}
+
+impl std::fmt::Debug for Pricer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pricer").finish_non_exhaustive()
+    }
 }
 
 /// Builds an invoice numbered `invoice_number`, dated `today`, from an order
@@ -338,8 +507,14 @@ pub fn invoice_from(
             expected: "an order or a despatch advice",
         });
     }
-    let pricer = Pricer::new(terms, client_id, source, today)?;
-    let mut priced = pricer.run(source, Purpose::Invoice);
+    let session = Session::new(terms, client_id, source, today)?;
+    let mut pricing = PricedOrder::empty();
+    session.run(
+        source,
+        Purpose::Invoice,
+        &mut Scratch::default(),
+        &mut pricing,
+    );
     let mut inv = Document::new(DocumentType::Invoice, invoice_number);
     inv.document_code = Some("380".into());
     inv.dates.push(DateEntry {
@@ -368,8 +543,11 @@ pub fn invoice_from(
         format: "comptoir".into(),
         ..Origin::default()
     };
-    priced.document = inv;
-    fill_document(&mut priced, &pricer, true);
+    let mut priced = PricedDocument {
+        document: inv,
+        pricing,
+    };
+    fill_document(&mut priced, &session, true);
     Ok(priced)
 }
 
@@ -379,7 +557,9 @@ enum Purpose {
     Invoice,
 }
 
-struct Pricer<'t> {
+/// What pricing one document needs to know: the client, its rule scopes,
+/// the currency, the day and the VAT destination.
+struct Session<'t> {
     terms: &'t Terms,
     client: &'t Client,
     scopes: Vec<&'t ScopeRules>,
@@ -398,13 +578,31 @@ struct Found {
     discounts: Vec<u32>,
 }
 
-impl<'t> Pricer<'t> {
+/// Working buffers of the engine, kept across documents by a [`Pricer`].
+#[derive(Default)]
+struct Scratch {
+    /// Product of each line.
+    pids: Vec<Option<u32>>,
+    /// Quantity per family, for family-basis tiers.
+    family_qty: FastMap<u32, Decimal>,
+    found: Found,
+    /// Trail and discounts of the level being evaluated, and of the best
+    /// level so far (`best_price` mode).
+    level_trail: Vec<AppliedRule>,
+    level_discounts: Vec<AppliedDiscount>,
+    best_trail: Vec<AppliedRule>,
+    best_discounts: Vec<AppliedDiscount>,
+    /// Taxable amount per (category, normalized rate).
+    vat_groups: Vec<((VatCategory, Decimal), Decimal)>,
+}
+
+impl<'t> Session<'t> {
     fn new(
         terms: &'t Terms,
         client_id: &str,
         doc: &Document,
         today: NaiveDate,
-    ) -> Result<Pricer<'t>, PricingError> {
+    ) -> Result<Session<'t>, PricingError> {
         let client = terms
             .client(client_id)
             .ok_or_else(|| PricingError::UnknownClient(client_id.to_string()))?;
@@ -431,7 +629,7 @@ impl<'t> Pricer<'t> {
             }
         }
         let (dest, dest_note) = vat::destination(&terms.settings.seller_country, doc);
-        Ok(Pricer {
+        Ok(Session {
             terms,
             client,
             scopes,
@@ -751,11 +949,11 @@ impl<'t> Pricer<'t> {
 
     fn reject(
         &self,
-        mut pl: PricedLine,
+        pl: &mut PricedLine,
         code: ReasonCode,
         msg: String,
         reasons: &mut Vec<Reason>,
-    ) -> PricedLine {
+    ) {
         reasons.push(Reason {
             code,
             line: Some(pl.index),
@@ -769,41 +967,40 @@ impl<'t> Pricer<'t> {
         pl.status = LineStatus::Rejected;
         pl.amount = None;
         pl.reason = Some(msg);
-        pl
     }
 
+    /// Prices line `index` into `pl`, whose buffers (trail, discounts, line
+    /// number) are reused.
     #[allow(clippy::too_many_arguments)]
     fn price_line(
         &self,
         index: usize,
         line: &Line,
         pid: Option<u32>,
-        family_qty: &FastMap<u32, Decimal>,
-        found: &mut Found,
+        sc: &mut Scratch,
+        pl: &mut PricedLine,
         reasons: &mut Vec<Reason>,
         holds: &mut Vec<Reason>,
-    ) -> PricedLine {
-        let mut pl = PricedLine {
-            index,
-            line_number: line.line_number.clone(),
-            product: None,
-            quantity: line.quantity.as_ref().map(|q| q.value),
-            unit: None,
-            list_price: None,
-            net_unit_price: None,
-            discounts: Vec::new(),
-            total_discount_percent: None,
-            amount: None,
-            vat_category: None,
-            vat_rate: None,
-            price_check: PriceCheck::NOT_CHECKED,
-            status: LineStatus::Priced,
-            reason: None,
-            trail: Vec::new(),
-        };
+    ) {
+        pl.index = index;
+        pl.line_number.clone_from(&line.line_number);
+        pl.product = None;
+        pl.quantity = line.quantity.as_ref().map(|q| q.value);
+        pl.unit = None;
+        pl.list_price = None;
+        pl.net_unit_price = None;
+        pl.discounts.clear();
+        pl.total_discount_percent = None;
+        pl.amount = None;
+        pl.vat_category = None;
+        pl.vat_rate = None;
+        pl.price_check = PriceCheck::NOT_CHECKED;
+        pl.status = LineStatus::Priced;
+        pl.reason = None;
+        pl.trail.clear();
         let Some(pid) = pid else {
             let raw = line.gtin.as_deref().or(line.seller_item_code.as_deref());
-            return match raw {
+            match raw {
                 None => self.reject(
                     pl,
                     ReasonCode::NoProductId,
@@ -819,7 +1016,8 @@ impl<'t> Pricer<'t> {
                         reasons,
                     )
                 }
-            };
+            }
+            return;
         };
         let terms = self.terms;
         let product = &terms.products[pid as usize];
@@ -842,7 +1040,7 @@ impl<'t> Pricer<'t> {
             );
         }
         let unit_owned;
-        let unit: &str = match q.unit.as_deref().map(str::trim) {
+        let unit: &str = match q.unit.as_deref().map(fixed::trim) {
             Some(u) if !u.is_empty() => {
                 if u.bytes().any(|b| b.is_ascii_lowercase()) {
                     unit_owned = u.to_ascii_uppercase();
@@ -859,62 +1057,71 @@ impl<'t> Pricer<'t> {
             None => SharedStr::from(unit),
         });
         pl.list_price = list.map(|e| e.price);
-        self.collect(pid, unit, found);
+        self.collect(pid, unit, &mut sc.found);
 
-        let mut trail = Vec::with_capacity(3);
         if let Some(e) = list {
-            trail.push(self.list_step(e));
+            pl.trail.push(self.list_step(e));
         }
-        let mut discounts = Vec::new();
+        let found = &sc.found;
+        let family_qty = &sc.family_qty;
         let net = match self.client.mode {
             Mode::FirstMatch => {
                 let mut net = None;
                 for &level in &self.client.precedence {
-                    let mark = trail.len();
+                    let mark = pl.trail.len();
                     if let Some(p) = self.eval_level(
                         level,
                         list,
                         found,
                         qty,
                         family_qty,
-                        &mut trail,
-                        &mut discounts,
+                        &mut pl.trail,
+                        &mut pl.discounts,
                     ) {
                         net = Some(p);
                         break;
                     }
-                    trail.truncate(mark);
-                    discounts.clear();
+                    pl.trail.truncate(mark);
+                    pl.discounts.clear();
                 }
                 net
             }
             Mode::BestPrice => {
-                let mut best: Option<(Decimal, Vec<AppliedRule>, Vec<AppliedDiscount>)> = None;
+                let mut best: Option<Decimal> = None;
                 for &level in &self.client.precedence {
-                    let mut t = Vec::new();
-                    let mut d = Vec::new();
-                    if let Some(p) =
-                        self.eval_level(level, list, found, qty, family_qty, &mut t, &mut d)
-                    {
-                        if best.as_ref().is_none_or(|(b, _, _)| p < *b) {
-                            best = Some((p, t, d));
+                    sc.level_trail.clear();
+                    sc.level_discounts.clear();
+                    if let Some(p) = self.eval_level(
+                        level,
+                        list,
+                        found,
+                        qty,
+                        family_qty,
+                        &mut sc.level_trail,
+                        &mut sc.level_discounts,
+                    ) {
+                        if best.is_none_or(|b| p < b) {
+                            best = Some(p);
+                            std::mem::swap(&mut sc.level_trail, &mut sc.best_trail);
+                            std::mem::swap(&mut sc.level_discounts, &mut sc.best_discounts);
                         }
                     }
                 }
-                best.map(|(p, t, d)| {
-                    trail.extend(t);
-                    discounts = d;
-                    p
-                })
+                if best.is_some() {
+                    pl.trail.append(&mut sc.best_trail);
+                    pl.discounts.append(&mut sc.best_discounts);
+                }
+                sc.best_trail.clear();
+                sc.best_discounts.clear();
+                best
             }
         };
         let Some(mut net) = net else {
             let (code, msg) = self.no_price_reason(pid, unit);
-            pl.trail = trail;
             return self.reject(pl, code, msg, reasons);
         };
         net = round4(net);
-        if let (Some(l), false) = (pl.list_price, discounts.is_empty()) {
+        if let (Some(l), false) = (pl.list_price, pl.discounts.is_empty()) {
             if !l.is_zero() {
                 pl.total_discount_percent = ((l - net) * HUNDRED)
                     .checked_div(l)
@@ -949,7 +1156,7 @@ impl<'t> Pricer<'t> {
                     net,
                 ),
             };
-            trail.push(AppliedRule {
+            pl.trail.push(AppliedRule {
                 rule_id: SharedStr::from(format!("price_check:{}", self.client.id)),
                 kind: RuleKind::PriceCheck,
                 source: self.client.source.clone(),
@@ -978,8 +1185,6 @@ impl<'t> Pricer<'t> {
         let rejected = pc.outcome == CheckOutcome::Rejected;
         pl.price_check = pc;
         pl.net_unit_price = Some(net);
-        pl.discounts = discounts;
-        pl.trail = trail;
         let (cat, rate) = vat::line_vat(&self.dest, product.vat_rate);
         pl.vat_category = Some(cat);
         pl.vat_rate = Some(rate);
@@ -990,64 +1195,64 @@ impl<'t> Pricer<'t> {
             );
             return self.reject(pl, ReasonCode::PriceMismatch, msg, reasons);
         }
-        match net.checked_mul(qty).filter(|a| a.abs() <= MAX_AMOUNT) {
-            Some(a) => pl.amount = Some(round_money(a, self.minor)),
+        match fixed::checked_mul_round(net, qty, MAX_AMOUNT_INT, self.minor) {
+            Some(a) => pl.amount = Some(a),
             None => {
                 let msg = format!("amount {net} × {qty} exceeds the accepted maximum {MAX_AMOUNT}");
-                return self.reject(pl, ReasonCode::AmountTooLarge, msg, reasons);
+                self.reject(pl, ReasonCode::AmountTooLarge, msg, reasons);
             }
         }
-        pl
     }
 
-    fn run(&self, doc: &Document, purpose: Purpose) -> PricedDocument {
+    /// Prices `doc` into `out`, reusing its buffers and those of `sc`.
+    fn run(&self, doc: &Document, purpose: Purpose, sc: &mut Scratch, out: &mut PricedOrder) {
         let terms = self.terms;
-        let pids: Vec<Option<u32>> = doc
-            .lines
-            .iter()
-            .map(|l| {
-                l.gtin
-                    .as_deref()
-                    .and_then(|g| terms.product(g.trim()))
-                    .or_else(|| {
-                        l.seller_item_code
-                            .as_deref()
-                            .and_then(|c| terms.product(c.trim()))
-                    })
-            })
-            .collect();
-        let mut family_qty: FastMap<u32, Decimal> = FastMap::default();
+        let mut pids = std::mem::take(&mut sc.pids);
+        pids.clear();
+        pids.extend(doc.lines.iter().map(|l| {
+            l.gtin
+                .as_deref()
+                .and_then(|g| terms.product(fixed::trim(g)))
+                .or_else(|| {
+                    l.seller_item_code
+                        .as_deref()
+                        .and_then(|c| terms.product(fixed::trim(c)))
+                })
+        }));
+        sc.family_qty.clear();
         if terms.has_family_tiers {
             for (l, pid) in doc.lines.iter().zip(&pids) {
                 let fam = pid.and_then(|p| terms.products[p as usize].family);
                 if let (Some(f), Some(q)) = (fam, &l.quantity) {
                     if q.value > Decimal::ZERO {
-                        let e = family_qty.entry(f).or_default();
+                        let e = sc.family_qty.entry(f).or_default();
                         *e = e.checked_add(q.value).unwrap_or(Decimal::MAX);
                     }
                 }
             }
         }
         let mut reasons = Vec::new();
-        let mut holds = Vec::new();
-        let mut found = Found::default();
-        let lines: Vec<PricedLine> = doc
-            .lines
-            .iter()
-            .zip(&pids)
-            .enumerate()
-            .map(|(i, (l, &pid))| {
-                self.price_line(i, l, pid, &family_qty, &mut found, &mut reasons, &mut holds)
-            })
-            .collect();
-        let mut warnings: Vec<String> = terms.warnings.clone();
+        out.reasons.clear();
+        let holds = &mut out.reasons;
+        let lines = &mut out.lines;
+        lines.truncate(doc.lines.len());
+        for (i, (l, &pid)) in doc.lines.iter().zip(&pids).enumerate() {
+            if i == lines.len() {
+                lines.push(PricedLine::empty());
+            }
+            self.price_line(i, l, pid, sc, &mut lines[i], &mut reasons, holds);
+        }
+        sc.pids = pids;
+        out.warnings.clone_from(&terms.warnings);
         if let Some(n) = &self.dest_note {
-            warnings.push(n.clone());
+            out.warnings.push(n.clone());
         }
 
+        let lines = &out.lines;
         let line_total: Decimal = lines.iter().filter_map(|l| l.amount).sum();
         let any_priced = lines.iter().any(|l| l.amount.is_some());
-        let mut charges = Vec::new();
+        let charges = &mut out.charges;
+        charges.clear();
         let client = self.client;
         let charge_rate = terms
             .settings
@@ -1099,32 +1304,42 @@ impl<'t> Pricer<'t> {
         }
         let charge_total: Decimal = charges.iter().map(|c| c.amount).sum();
 
-        // VAT per (category, rate) on the sum of net amounts.
-        let mut groups: BTreeMap<(VatCategory, Decimal), Decimal> = BTreeMap::new();
-        for l in &lines {
+        // VAT per (category, rate) on the sum of net amounts; few groups, so
+        // a linear search, then sorted by (category, rate).
+        let groups = &mut sc.vat_groups;
+        groups.clear();
+        let mut add = |c: VatCategory, r: Decimal, a: Decimal| match groups
+            .iter_mut()
+            .find(|((gc, gr), _)| *gc == c && *gr == r)
+        {
+            Some((_, sum)) => *sum += a,
+            None => groups.push(((c, r.normalize()), a)),
+        };
+        for l in lines {
             if let (Some(a), Some(c), Some(r)) = (l.amount, l.vat_category, l.vat_rate) {
-                *groups.entry((c, r.normalize())).or_default() += a;
+                add(c, r, a);
             }
         }
-        for c in &charges {
-            *groups
-                .entry((c.vat_category, c.vat_rate.normalize()))
-                .or_default() += c.amount;
+        for c in charges.iter() {
+            add(c.vat_category, c.vat_rate, c.amount);
         }
-        let vat_breakdown: Vec<VatBreakdown> = groups
-            .into_iter()
-            .map(|((category, rate), taxable)| VatBreakdown {
-                category,
-                rate,
-                taxable_amount: taxable,
-                tax_amount: round_money(taxable * rate / HUNDRED, self.minor),
-                exemption_reason: category.exemption_reason().map(String::from),
-            })
-            .collect();
-        let tax_total: Decimal = vat_breakdown.iter().map(|v| v.tax_amount).sum();
+        groups.sort_unstable_by_key(|g| g.0);
+        out.vat_breakdown.clear();
+        out.vat_breakdown.extend(
+            groups
+                .iter()
+                .map(|&((category, rate), taxable)| VatBreakdown {
+                    category,
+                    rate,
+                    taxable_amount: taxable,
+                    tax_amount: round_money(taxable * rate / HUNDRED, self.minor),
+                    exemption_reason: category.exemption_reason().map(String::from),
+                }),
+        );
+        let tax_total: Decimal = out.vat_breakdown.iter().map(|v| v.tax_amount).sum();
         let tax_exclusive = line_total + charge_total;
         let grand_total = tax_exclusive + tax_total;
-        let totals = PricedTotals {
+        out.totals = PricedTotals {
             line_total,
             allowance_total: Decimal::ZERO,
             charge_total,
@@ -1133,7 +1348,7 @@ impl<'t> Pricer<'t> {
             grand_total,
         };
 
-        let payment = client.payment_terms.as_ref().and_then(|t| {
+        out.payment = client.payment_terms.as_ref().and_then(|t| {
             let due = payment::due_date(t, self.today)?;
             let early_payment = client.early_payment.as_ref().and_then(|e| {
                 Some(EarlyPaymentInfo {
@@ -1151,7 +1366,7 @@ impl<'t> Pricer<'t> {
             })
         });
 
-        let credit = match (purpose, client.credit_limit) {
+        out.credit = match (purpose, client.credit_limit) {
             (Purpose::Order, Some(limit)) => {
                 let c = credit::check(limit, client.outstanding.unwrap_or_default(), grand_total);
                 if let Some(msg) = c.reason(&self.currency) {
@@ -1166,32 +1381,20 @@ impl<'t> Pricer<'t> {
             _ => None,
         };
 
-        let status = if !holds.is_empty() {
+        out.status = if !holds.is_empty() {
             DocStatus::Held
         } else if lines.iter().any(|l| l.status == LineStatus::Rejected) {
             DocStatus::LinesRejected
         } else {
             DocStatus::Ok
         };
-        holds.extend(reasons);
-        PricedDocument {
-            document: Document::new(doc.document_type, doc.number.clone()),
-            client_id: client.id.clone(),
-            client_group: client.group.map(|g| terms.groups[g as usize].id.clone()),
-            currency: self.currency.clone(),
-            pricing_date: self.today,
-            destination: self.dest.clone(),
-            lines,
-            charges,
-            vat_breakdown,
-            totals,
-            due_date: payment.as_ref().map(|p| p.due_date),
-            payment,
-            credit,
-            status,
-            reasons: holds,
-            warnings,
-        }
+        holds.append(&mut reasons);
+        out.client_id = client.id.clone();
+        out.client_group = client.group.map(|g| terms.groups[g as usize].id.clone());
+        out.currency.clone_from(&self.currency);
+        out.pricing_date = self.today;
+        out.destination.clone_from(&self.dest);
+        out.due_date = out.payment.as_ref().map(|p| p.due_date);
     }
 }
 
@@ -1204,8 +1407,11 @@ fn dedup_join(mut v: Vec<&str>) -> String {
 /// Writes the pricing results into the canonical fields of
 /// `priced.document`, whose lines are those of the source document (an
 /// invoice drops its rejected lines).
-fn fill_document(priced: &mut PricedDocument, pricer: &Pricer<'_>, invoice: bool) {
-    let doc = &mut priced.document;
+fn fill_document(priced: &mut PricedDocument, session: &Session<'_>, invoice: bool) {
+    let PricedDocument {
+        document: doc,
+        pricing: priced,
+    } = priced;
     doc.currency = Some(priced.currency.clone());
     for pl in &priced.lines {
         let Some(line) = doc.lines.get_mut(pl.index) else {
@@ -1277,7 +1483,7 @@ fn fill_document(priced: &mut PricedDocument, pricer: &Pricer<'_>, invoice: bool
         prepaid: None,
         payable: Some(t.grand_total),
     };
-    if let (Some(p), Some(spec)) = (&priced.payment, &pricer.client.payment_terms) {
+    if let (Some(p), Some(spec)) = (&priced.payment, &session.client.payment_terms) {
         doc.payment_terms = vec![PaymentTerms {
             terms_type: Some("1".into()),
             description: Some(p.terms.clone()),
@@ -1294,7 +1500,7 @@ fn fill_document(priced: &mut PricedDocument, pricer: &Pricer<'_>, invoice: bool
                     "{} % early-payment discount if paid by {}",
                     e.percent, e.pay_by
                 )),
-                days: pricer.client.early_payment.as_ref().map(|x| x.days),
+                days: session.client.early_payment.as_ref().map(|x| x.days),
                 end_of_month: false,
                 due_date: Some(e.pay_by.to_string()),
                 percentage: Some(e.percent),

@@ -3,11 +3,13 @@
 //! amount), then charges, VAT breakdown, totals, due date and status.
 //!
 //! Meant for an account manager answering "why this price": every figure
-//! comes straight from the [`PricedDocument`], nothing is recomputed.
+//! comes straight from the [`PricedDocument`] (or [`PricedOrder`]), nothing
+//! is recomputed.
 
 use std::fmt::Write;
 
-use super::engine::{DocStatus, LineStatus, PricedDocument};
+use super::engine::{DocStatus, LineStatus, PricedDocument, PricedOrder};
+use crate::model::Document;
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref()
@@ -16,8 +18,14 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 
 /// Renders `priced` as a text report.
 pub fn explain(priced: &PricedDocument) -> String {
+    explain_order(&priced.document, &priced.pricing)
+}
+
+/// Renders the pricing of `doc` (from [`super::Pricer`] or
+/// [`super::price_lines`]) as a text report; `doc` only gives the
+/// document type and number of the heading.
+pub fn explain_order(doc: &Document, priced: &PricedOrder) -> String {
     let mut out = String::new();
-    let doc = &priced.document;
     let group = priced
         .client_group
         .as_ref()

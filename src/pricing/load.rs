@@ -247,10 +247,16 @@ impl Terms {
         let list_labels = (0..b.lists.len() as u32)
             .map(|i| SharedStr::from(format!("list price (price list {})", b.lists.name(i))))
             .collect();
+        let product_codes = b
+            .product_index
+            .iter()
+            .filter_map(|(k, &id)| super::catalog::numeric_key(k).map(|n| (n, id)))
+            .collect();
         Ok(Terms {
             settings: b.settings,
             products: b.products,
             product_index: b.product_index,
+            product_codes,
             prices: b.prices,
             list_labels,
             default_list,

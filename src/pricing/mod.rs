@@ -11,20 +11,28 @@
 //!   them without a restart, keeping the good terms when a reload fails;
 //! - [`price_order`] prices an order, [`invoice_from`] builds an invoice
 //!   from an order or a despatch advice; both return a [`PricedDocument`]
-//!   (canonical document with pricing fields filled + per-line trail, VAT
-//!   breakdown, totals, due date, price-check outcomes and status);
+//!   (canonical document with pricing fields filled + a [`PricedOrder`]:
+//!   per-line trail, VAT breakdown, totals, due date, price-check outcomes
+//!   and status);
+//! - [`Pricer`] prices order after order reusing its buffers and returns
+//!   the [`PricedOrder`] alone (no copy of the canonical document): the
+//!   fast path for callers that only need the pricing ([`price_lines`] is
+//!   its one-shot form);
 //! - [`explain`] renders a priced document as a readable table.
 //!
 //! Submodules: [`terms`] (raw file shapes), [`load`] (loading and
 //! validation), [`catalog`] (compiled, indexed terms), [`engine`]
 //! (precedence, tiers, cascades, promotions, rounding, trail), [`vat`],
-//! [`payment`], [`check`] (price check), [`credit`], [`explain`].
+//! [`payment`], [`check`] (price check), [`credit`], [`explain`], and a
+//! private `fixed` (exact integer fast paths for the engine's `Decimal`
+//! rounding and products).
 
 pub mod catalog;
 pub mod check;
 pub mod credit;
 pub mod engine;
 pub mod explain;
+mod fixed;
 pub mod load;
 pub mod payment;
 pub mod terms;
@@ -37,11 +45,11 @@ pub use catalog::{SharedStr, SourceRef, Terms};
 pub use check::{CheckOutcome, PriceCheck};
 pub use credit::CreditCheck;
 pub use engine::{
-    invoice_from, price_order, AppliedDiscount, AppliedRule, Charge, DocStatus, Effect, LineStatus,
-    PricedDocument, PricedLine, PricedTotals, PricingError, Reason, ReasonCode, RuleKind,
-    VatBreakdown,
+    invoice_from, price_lines, price_order, AppliedDiscount, AppliedRule, Charge, DocStatus,
+    Effect, LineStatus, PricedDocument, PricedLine, PricedOrder, PricedTotals, Pricer,
+    PricingError, Reason, ReasonCode, RuleKind, VatBreakdown,
 };
-pub use explain::explain;
+pub use explain::{explain, explain_order};
 pub use load::TermsError;
 pub use vat::{Destination, VatCategory};
 
