@@ -1,9 +1,17 @@
-//! AMQP throughput: AMQP queue → SQLite journal → parse → map → price →
-//! AMQP sink (publisher confirms) on the local broker, in process, on N
-//! one-order messages of 20 lines (`COMPTOIR_BENCH_N`, default 5000).
-//! Needs `COMPTOIR_TEST_AMQP`; prints messages/s for intake (journaled and
-//! acked) and end to end (all confirmed on the output queue). Results:
-//! `benches/README.md`, section "AMQP". Run with
+//! AMQP throughput and latency: AMQP queue → SQLite journal → parse → map →
+//! price → AMQP sink (publisher confirms) on the local broker, in process,
+//! on one-order messages of 20 lines.
+//!
+//! Phase 1 (throughput): N messages (`COMPTOIR_BENCH_N`, default 5000) are
+//! queued before the daemon starts; prints messages/s for intake (journaled
+//! and acked) and in → out (all arrived on the output queue).
+//! Phase 2 (latency): with the daemon idle, M more messages
+//! (`COMPTOIR_BENCH_LATENCY_N`, default 5000; 0 skips) are published at a
+//! paced `COMPTOIR_BENCH_RATE` per second (default 1000); prints p50, p99
+//! and max of the time from each publish to its output's arrival.
+//!
+//! Needs `COMPTOIR_TEST_AMQP`. Results: `benches/README.md`, section
+//! "AMQP". Run with
 //! `COMPTOIR_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/%2f cargo bench --bench amqp_throughput`.
 
 use std::fmt::Write as _;
@@ -22,13 +30,13 @@ use lapin::{BasicProperties, Connection};
 
 const GTINS: [&str; 3] = ["5410738000152", "5410738000169", "5410738000183"];
 
-fn order(i: usize) -> String {
+fn order(tag: char, i: usize) -> String {
     let mut s = String::with_capacity(1500);
     s.push_str("UNA:+.? '");
     let _ = write!(
         s,
-        "UNB+UNOC:3+5412345000013:14+5400000000001:14+260301:0930+A{i:08}'\
-         UNH+1+ORDERS:D:96A:UN:EAN008'BGM+220+PO-A-{i:08}+9'DTM+137:20260301:102'\
+        "UNB+UNOC:3+5412345000013:14+5400000000001:14+260301:0930+{tag}{i:08}'\
+         UNH+1+ORDERS:D:96A:UN:EAN008'BGM+220+PO-{tag}-{i:08}+9'DTM+137:20260301:102'\
          DTM+2:20260310:102'NAD+BY+5412345000013::9'NAD+SU+5400000000001::9'CUX+2:EUR:9'"
     );
     let mut segs = 7;
@@ -42,8 +50,24 @@ fn order(i: usize) -> String {
         segs += 2;
     }
     segs += 2;
-    let _ = write!(s, "UNS+S'CNT+2:20'UNT+{}+1'UNZ+1+A{i:08}'", segs + 1);
+    let _ = write!(s, "UNS+S'CNT+2:20'UNT+{}+1'UNZ+1+{tag}{i:08}'", segs + 1);
     s
+}
+
+/// The order's tag and number, read from the output JSON (`PO-<tag>-<n>`).
+fn order_of(body: &[u8]) -> Option<(char, usize)> {
+    let at = memchr::memmem::find(body, b"\"PO-")? + 4;
+    let tag = char::from(*body.get(at)?);
+    let digits = body.get(at + 2..at + 10)?;
+    let n = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((tag, n))
+}
+
+/// `/proc/loadavg`'s first three fields (the machine is shared).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn main() {
@@ -55,6 +79,15 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
+    let latency_n: usize = std::env::var("COMPTOIR_BENCH_LATENCY_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let rate: u64 = std::env::var("COMPTOIR_BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let load_before = loadavg();
     let root = env!("CARGO_MANIFEST_DIR");
     let tag = std::process::id();
     let dir = std::env::temp_dir().join(format!("comptoir-bench-amqp-{tag}"));
@@ -127,7 +160,7 @@ routing_key = "{qout}"
                 "".into(),
                 qin.as_str().into(),
                 BasicPublishOptions::default(),
-                order(i).as_bytes(),
+                order('A', i).as_bytes(),
                 BasicProperties::default().with_delivery_mode(2),
             )
             .await
@@ -138,10 +171,7 @@ routing_key = "{qout}"
 
         let daemon = Arc::new(Daemon::open(&cfg).await.expect("daemon"));
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let start = Instant::now();
-        let d = Arc::clone(&daemon);
-        let run = tokio::spawn(async move { d.run(rx, false).await });
-        // Count confirmed output messages.
+        // Output consumer: (order tag and number, arrival time) per message.
         let out_ch = conn.create_channel().await.expect("channel");
         out_ch
             .basic_qos(1000, BasicQosOptions::default())
@@ -156,15 +186,25 @@ routing_key = "{qout}"
             )
             .await
             .expect("consume");
+        let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel();
+        let counter = tokio::spawn(async move {
+            while let Some(Ok(d)) = consumer.next().await {
+                let at = Instant::now();
+                let _ = d.acker.ack(BasicAckOptions::default()).await;
+                if arrived_tx.send((order_of(&d.data), at)).is_err() {
+                    break;
+                }
+            }
+        });
+        let start = Instant::now();
+        let d = Arc::clone(&daemon);
+        let run = tokio::spawn(async move { d.run(rx, false).await });
         let mut got = 0;
         let mut intake = None;
         let j = daemon.journal().clone();
         while got < n {
-            match tokio::time::timeout(Duration::from_secs(60), consumer.next()).await {
-                Ok(Some(Ok(d))) => {
-                    let _ = d.acker.ack(BasicAckOptions::default()).await;
-                    got += 1;
-                }
+            match tokio::time::timeout(Duration::from_secs(60), arrived.recv()).await {
+                Ok(Some(_)) => got += 1,
                 other => panic!("output stalled after {got}: {other:?}"),
             }
             if intake.is_none() && got % 256 == 0 {
@@ -186,22 +226,79 @@ routing_key = "{qout}"
             }
         }
         let total = start.elapsed();
-        let _ = tx.send(true);
-        let _ = run.await;
         let delivered = j
             .list(Some(State::Delivered), u32::MAX)
             .await
             .map_or(0, |l| l.len());
         let intake = intake.unwrap_or(total);
+        println!("load average before: {load_before}, now: {}", loadavg());
         println!(
             "AMQP in -> journal (SQLite) -> map -> price -> AMQP out, {n} orders of 20 lines: \
-             intake (queue drained) {:.2} s = {:.0} msg/s; end to end {:.2} s = {:.0} msg/s; \
+             intake (queue drained) {:.2} s = {:.0} msg/s; in -> out {:.2} s = {:.0} msg/s; \
              {delivered} delivered",
             intake.as_secs_f64(),
             n as f64 / intake.as_secs_f64(),
             total.as_secs_f64(),
             n as f64 / total.as_secs_f64()
         );
+
+        // Latency at a paced rate, the daemon already running.
+        if latency_n > 0 {
+            let mut sent: Vec<Option<Instant>> = vec![None; latency_n];
+            let mut lat: Vec<Duration> = Vec::with_capacity(latency_n);
+            let period = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+            let mut tick = tokio::time::interval(period);
+            let t0 = Instant::now();
+            let mut i = 0;
+            while i < latency_n || lat.len() < latency_n {
+                tokio::select! {
+                    _ = tick.tick(), if i < latency_n => {
+                        let body = order('L', i);
+                        sent[i] = Some(Instant::now());
+                        // The confirm is not awaited: publishing stays paced.
+                        let confirm = ch
+                            .basic_publish(
+                                "".into(),
+                                qin.as_str().into(),
+                                BasicPublishOptions::default(),
+                                body.as_bytes(),
+                                BasicProperties::default().with_delivery_mode(2),
+                            )
+                            .await
+                            .expect("publish");
+                        drop(confirm);
+                        i += 1;
+                    }
+                    a = tokio::time::timeout(Duration::from_secs(60), arrived.recv()) => match a {
+                        Ok(Some((Some(('L', k)), at))) => {
+                            if let Some(Some(s)) = sent.get(k) {
+                                lat.push(at.duration_since(*s));
+                            }
+                        }
+                        Ok(Some(_)) => {}
+                        other => panic!("latency phase stalled after {}: {other:?}", lat.len()),
+                    }
+                }
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            lat.sort();
+            let pct = |p: f64| {
+                let k = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
+                lat[k].as_secs_f64() * 1000.0
+            };
+            println!("load average now: {}", loadavg());
+            println!(
+                "latency, publish -> output arrival, {latency_n} orders paced at {rate}/s \
+                 (achieved {:.0}/s): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                latency_n as f64 / secs,
+                pct(0.50),
+                pct(0.99),
+                pct(1.0)
+            );
+        }
+        let _ = tx.send(true);
+        let _ = run.await;
+        counter.abort();
         for q in [&qin, &qout] {
             let _ = ch
                 .queue_delete(q.as_str().into(), QueueDeleteOptions::default())

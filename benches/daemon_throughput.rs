@@ -1,7 +1,9 @@
 //! Daemon throughput: directory source → SQLite journal → parse → map →
 //! price → file sink, in process, on N one-order files of 20 lines each
-//! (`COMPTOIR_BENCH_N`, default 20000). Prints orders/s for intake (files
-//! journaled) and end to end (all delivered). Results: `benches/README.md`,
+//! (`COMPTOIR_BENCH_N`, default 20000). Prints orders/s end to end (all
+//! delivered) and the load average. `COMPTOIR_BENCH_JOURNAL` sets the
+//! journal URL (default a fresh SQLite file; a `postgres://…` URL runs on
+//! a fresh schema, dropped afterwards). Results: `benches/README.md`,
 //! section "Daemon". Run with `cargo bench --bench daemon_throughput`.
 
 use std::fmt::Write as _;
@@ -49,13 +51,22 @@ fn main() {
     for i in 0..n {
         std::fs::write(d.join(format!("inbox/{i:08}.edi")), order(i)).expect("write");
     }
+    let journal = match std::env::var("COMPTOIR_BENCH_JOURNAL") {
+        Ok(url) if url.starts_with("postgres") => format!(
+            "url = \"{url}\"\nschema = \"bench_daemon_{}\"",
+            std::process::id()
+        ),
+        Ok(url) => format!("url = \"{url}\""),
+        Err(_) => format!("url = \"sqlite://{}/var/comptoir.db\"", d.display()),
+    };
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let cfg = d.join("bench.toml");
     std::fs::write(
         &cfg,
         format!(
             r#"
 [journal]
-url = "sqlite://{d}/var/comptoir.db"
+{journal}
 [paths]
 mappings = "{root}/mappings"
 pricing = "{root}/config/pricing"
@@ -98,10 +109,23 @@ fsync = {fsync}
         let stats = daemon.run(rx, true).await.expect("run");
         let secs = t.elapsed().as_secs_f64();
         let counts = daemon.journal().counts().await.expect("counts");
-        println!("daemon: {n} orders x 20 lines, directory -> sqlite journal -> map -> price -> file sink");
+        let backend = daemon.journal().backend();
+        println!("daemon: {n} orders x 20 lines, directory -> {backend} journal -> map -> price -> file sink");
+        println!(
+            "  load average before: {}, after: {}",
+            load_before.trim(),
+            std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        );
         println!("  states: {counts:?}  (run: {stats:?})");
         println!("  {:.2} s, {:.0} orders/s end to end", secs, n as f64 / secs);
         assert!(Path::new(&d.join("outbox")).exists());
+        if let (Ok(url), "postgres") = (std::env::var("COMPTOIR_BENCH_JOURNAL"), backend) {
+            daemon.journal().close().await;
+            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                let drop = format!("DROP SCHEMA bench_daemon_{} CASCADE", std::process::id());
+                let _ = sqlx::query(&drop).execute(&pool).await;
+            }
+        }
     });
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -262,6 +262,10 @@ const FULL_COLUMNS: &str = "id, received_at, source, source_ref, partner, format
      document_type, business_keys, sender, interchange_ref, content_hash, raw, state, error, \
      canonical_json, priced_json, attempts, next_attempt_at, duplicate_of, updated_at";
 
+/// Rows per multi-row statement (at most 13 parameters a row: well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters).
+const ROWS_PER_STATEMENT: usize = 200;
+
 /// Embedded migrations of one backend.
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);
@@ -410,6 +414,7 @@ impl Journal {
     pub async fn receive(&self, batch: Vec<Incoming>) -> Result<Vec<Received>, JournalError> {
         let now = now_ms();
         let mut out = Vec::with_capacity(batch.len());
+        let mut events: Vec<(i64, State, String)> = Vec::with_capacity(batch.len());
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             for m in batch {
@@ -437,23 +442,26 @@ impl Journal {
                 .fetch_one(&mut *tx)
                 .await?;
                 let id: i64 = row.try_get(0)?;
+                // All keys in one statement; the first key (in order) that
+                // was already taken names the original.
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO dedup_keys (key, message_id) ");
+                q.push_values(&keys, |mut row, k| {
+                    row.push_bind(k.as_str()).push_bind(id);
+                });
+                q.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
+                let inserted = q.build().fetch_all(&mut *tx).await?;
                 let mut duplicate_of = None;
-                for k in &keys {
-                    let done = sqlx::query(
-                        "INSERT INTO dedup_keys (key, message_id) VALUES ($1, $2) \
-                         ON CONFLICT (key) DO NOTHING",
-                    )
-                    .bind(k)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                    if done.rows_affected() == 0 {
+                if inserted.len() < keys.len() {
+                    let mut mine = Vec::with_capacity(inserted.len());
+                    for r in &inserted {
+                        mine.push(r.try_get::<String, _>(0)?);
+                    }
+                    if let Some(k) = keys.iter().find(|k| !mine.contains(k)) {
                         let r = sqlx::query("SELECT message_id FROM dedup_keys WHERE key = $1")
                             .bind(k)
                             .fetch_one(&mut *tx)
                             .await?;
                         duplicate_of = Some(r.try_get::<i64, _>(0)?);
-                        break;
                     }
                 }
                 let (state, detail) = match duplicate_of {
@@ -476,14 +484,19 @@ impl Journal {
                         format!("{} bytes from {}", m.raw.len(), m.source),
                     ),
                 };
-                sqlx::query("INSERT INTO events (message_id, at, state, detail) VALUES ($1, $2, $3, $4)")
-                    .bind(id)
-                    .bind(now)
-                    .bind(state.as_str())
-                    .bind(detail)
-                    .execute(&mut *tx)
-                    .await?;
+                events.push((id, state, detail));
                 out.push(Received { id, duplicate_of });
+            }
+            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                let mut q =
+                    sqlx::QueryBuilder::new("INSERT INTO events (message_id, at, state, detail) ");
+                q.push_values(chunk, |mut row, (id, state, detail)| {
+                    row.push_bind(*id)
+                        .push_bind(now)
+                        .push_bind(state.as_str())
+                        .push_bind(detail.as_str());
+                });
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -580,31 +593,39 @@ impl Journal {
         lease_ms: i64,
     ) -> Result<Vec<bool>, JournalError> {
         let now = now_ms();
-        let mut out = Vec::with_capacity(files.len());
+        let mut taken: std::collections::HashSet<(String, i64, i64)> =
+            std::collections::HashSet::with_capacity(files.len());
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            for f in files {
-                let r = sqlx::query(
-                    "INSERT INTO file_leases (source, name, size, mtime, owner, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (source, name, size, mtime) DO UPDATE \
+            for chunk in files.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO file_leases (source, name, size, mtime, owner, expires_at) ",
+                );
+                q.push_values(chunk, |mut row, f| {
+                    row.push_bind(source)
+                        .push_bind(f.name.as_str())
+                        .push_bind(f.size)
+                        .push_bind(f.mtime)
+                        .push_bind(owner)
+                        .push_bind(now + lease_ms);
+                });
+                q.push(
+                    " ON CONFLICT (source, name, size, mtime) DO UPDATE \
                      SET owner = excluded.owner, expires_at = excluded.expires_at \
-                     WHERE file_leases.expires_at < $7 OR file_leases.owner = excluded.owner",
-                )
-                .bind(source)
-                .bind(&f.name)
-                .bind(f.size)
-                .bind(f.mtime)
-                .bind(owner)
-                .bind(now + lease_ms)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                out.push(r.rows_affected() > 0);
+                     WHERE file_leases.expires_at < ",
+                );
+                q.push_bind(now);
+                q.push(" OR file_leases.owner = excluded.owner RETURNING name, size, mtime");
+                for r in q.build().fetch_all(&mut *tx).await? {
+                    taken.insert((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+                }
             }
             tx.commit().await?;
         });
-        Ok(out)
+        Ok(files
+            .iter()
+            .map(|f| taken.contains(&(f.name.clone(), f.size, f.mtime)))
+            .collect())
     }
 
     /// Extends every file lease `owner` holds on `source` (work in progress).
@@ -639,18 +660,19 @@ impl Journal {
         }
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            for f in files {
-                sqlx::query(
-                    "DELETE FROM file_leases WHERE source = $1 AND name = $2 AND size = $3 \
-                     AND mtime = $4 AND owner = $5",
-                )
-                .bind(source)
-                .bind(&f.name)
-                .bind(f.size)
-                .bind(f.mtime)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await?;
+            for chunk in files.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new("DELETE FROM file_leases WHERE source = ");
+                q.push_bind(source);
+                q.push(" AND owner = ");
+                q.push_bind(owner);
+                q.push(" AND (name, size, mtime) IN (");
+                q.push_values(chunk, |mut row, f| {
+                    row.push_bind(f.name.as_str())
+                        .push_bind(f.size)
+                        .push_bind(f.mtime);
+                });
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -658,81 +680,167 @@ impl Journal {
     }
 
     /// Applies processing outcomes in one transaction and releases their
-    /// leases.
+    /// leases. The side tables (business keys, events, deliveries) are
+    /// written with multi-row statements, and on PostgreSQL the messages
+    /// too, so a batch costs a handful of round trips, not several per
+    /// message.
     pub async fn apply(&self, updates: &[Update]) -> Result<(), JournalError> {
         if updates.is_empty() {
             return Ok(());
         }
         let now = now_ms();
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for u in updates {
-                sqlx::query(
-                    "UPDATE messages SET state = $2, error = $3, \
-                     partner = COALESCE($4, partner), format = COALESCE($5, format), \
-                     document_type = COALESCE($6, document_type), \
-                     business_keys = COALESCE($7, business_keys), sender = COALESCE($8, sender), \
-                     interchange_ref = COALESCE($9, interchange_ref), \
-                     canonical_json = COALESCE($10, canonical_json), \
-                     priced_json = COALESCE($11, priced_json), attempts = $12, \
-                     next_attempt_at = $13, lease_owner = NULL, lease_expires_at = NULL, \
-                     updated_at = $14 WHERE id = $1",
-                )
-                .bind(u.id)
-                .bind(u.state.as_str())
-                .bind(&u.error)
-                .bind(&u.partner)
-                .bind(&u.format)
-                .bind(&u.document_type)
-                .bind(&u.business_keys)
-                .bind(&u.sender)
-                .bind(&u.interchange_ref)
-                .bind(&u.canonical_json)
-                .bind(&u.priced_json)
-                .bind(u.attempts)
-                .bind(u.next_attempt_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if let Some(keys) = &u.business_keys {
-                    sqlx::query("DELETE FROM message_keys WHERE message_id = $1")
-                        .bind(u.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    for k in keys.split(',').filter(|k| !k.is_empty()) {
-                        sqlx::query("INSERT INTO message_keys (key, message_id) VALUES ($1, $2)")
-                            .bind(k)
-                            .bind(u.id)
-                            .execute(&mut *tx)
-                            .await?;
+        let rekeyed: Vec<i64> = updates
+            .iter()
+            .filter(|u| u.business_keys.is_some())
+            .map(|u| u.id)
+            .collect();
+        let keys: Vec<(&str, i64)> = updates
+            .iter()
+            .filter_map(|u| u.business_keys.as_deref().map(|k| (k, u.id)))
+            .flat_map(|(k, id)| k.split(',').filter(|k| !k.is_empty()).map(move |k| (k, id)))
+            .collect();
+        let events: Vec<(i64, &str, &str)> = updates
+            .iter()
+            .flat_map(|u| {
+                u.events
+                    .iter()
+                    .map(move |(s, d)| (u.id, s.as_str(), d.as_str()))
+            })
+            .collect();
+        let deliveries: Vec<(i64, &Delivery)> = updates
+            .iter()
+            .flat_map(|u| u.deliveries.iter().map(move |d| (u.id, d)))
+            .collect();
+        // The side tables, in multi-row statements (same SQL on both backends).
+        macro_rules! side_tables {
+            ($tx:expr, $db:ty) => {{
+                for chunk in rekeyed.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "DELETE FROM message_keys WHERE message_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
                     }
+                    q.push(")");
+                    q.build().execute(&mut *$tx).await?;
                 }
-                for (state, detail) in &u.events {
-                    sqlx::query("INSERT INTO events (message_id, at, state, detail) VALUES ($1, $2, $3, $4)")
-                        .bind(u.id)
-                        .bind(now)
-                        .bind(state.as_str())
-                        .bind(detail)
-                        .execute(&mut *tx)
-                        .await?;
+                for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO message_keys (key, message_id) ",
+                    );
+                    q.push_values(chunk, |mut row, (k, id)| {
+                        row.push_bind(*k).push_bind(*id);
+                    });
+                    q.build().execute(&mut *$tx).await?;
                 }
-                for d in &u.deliveries {
+                for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (message_id, at, state, detail) ",
+                    );
+                    q.push_values(chunk, |mut row, (id, state, detail)| {
+                        row.push_bind(*id)
+                            .push_bind(now)
+                            .push_bind(*state)
+                            .push_bind(*detail);
+                    });
+                    q.build().execute(&mut *$tx).await?;
+                }
+                for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO deliveries (message_id, sink, attempt, at, outcome, detail) ",
+                    );
+                    q.push_values(chunk, |mut row, (id, d)| {
+                        row.push_bind(*id)
+                            .push_bind(d.sink.as_str())
+                            .push_bind(d.attempt)
+                            .push_bind(d.at)
+                            .push_bind(d.outcome.as_str())
+                            .push_bind(d.detail.as_deref());
+                    });
+                    q.build().execute(&mut *$tx).await?;
+                }
+            }};
+        }
+        match self {
+            Journal::Sqlite(p) => {
+                // In process: one prepared statement per message is cheap.
+                let mut tx = p.begin().await?;
+                for u in updates {
                     sqlx::query(
-                        "INSERT INTO deliveries (message_id, sink, attempt, at, outcome, detail) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        "UPDATE messages SET state = $2, error = $3, \
+                         partner = COALESCE($4, partner), format = COALESCE($5, format), \
+                         document_type = COALESCE($6, document_type), \
+                         business_keys = COALESCE($7, business_keys), sender = COALESCE($8, sender), \
+                         interchange_ref = COALESCE($9, interchange_ref), \
+                         canonical_json = COALESCE($10, canonical_json), \
+                         priced_json = COALESCE($11, priced_json), attempts = $12, \
+                         next_attempt_at = $13, lease_owner = NULL, lease_expires_at = NULL, \
+                         updated_at = $14 WHERE id = $1",
                     )
                     .bind(u.id)
-                    .bind(&d.sink)
-                    .bind(d.attempt)
-                    .bind(d.at)
-                    .bind(&d.outcome)
-                    .bind(&d.detail)
+                    .bind(u.state.as_str())
+                    .bind(&u.error)
+                    .bind(&u.partner)
+                    .bind(&u.format)
+                    .bind(&u.document_type)
+                    .bind(&u.business_keys)
+                    .bind(&u.sender)
+                    .bind(&u.interchange_ref)
+                    .bind(&u.canonical_json)
+                    .bind(&u.priced_json)
+                    .bind(u.attempts)
+                    .bind(u.next_attempt_at)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
                 }
+                side_tables!(tx, sqlx::Sqlite);
+                tx.commit().await?;
             }
-            tx.commit().await?;
-        });
+            Journal::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+                        "UPDATE messages AS m SET state = u.state, error = u.error, \
+                         partner = COALESCE(u.partner, m.partner), \
+                         format = COALESCE(u.format, m.format), \
+                         document_type = COALESCE(u.document_type, m.document_type), \
+                         business_keys = COALESCE(u.business_keys, m.business_keys), \
+                         sender = COALESCE(u.sender, m.sender), \
+                         interchange_ref = COALESCE(u.interchange_ref, m.interchange_ref), \
+                         canonical_json = COALESCE(u.canonical_json, m.canonical_json), \
+                         priced_json = COALESCE(u.priced_json, m.priced_json), \
+                         attempts = u.attempts, next_attempt_at = u.next_attempt_at, \
+                         lease_owner = NULL, lease_expires_at = NULL, updated_at = ",
+                    );
+                    q.push_bind(now).push(" FROM (");
+                    q.push_values(chunk, |mut row, u| {
+                        row.push_bind(u.id)
+                            .push_bind(u.state.as_str())
+                            .push_bind(u.error.as_deref())
+                            .push_bind(u.partner.as_deref())
+                            .push_bind(u.format.as_deref())
+                            .push_bind(u.document_type.as_deref())
+                            .push_bind(u.business_keys.as_deref())
+                            .push_bind(u.sender.as_deref())
+                            .push_bind(u.interchange_ref.as_deref())
+                            .push_bind(u.canonical_json.as_deref())
+                            .push_bind(u.priced_json.as_deref())
+                            .push_bind(u.attempts)
+                            .push_bind(u.next_attempt_at);
+                    });
+                    q.push(
+                        ") AS u (id, state, error, partner, format, document_type, \
+                         business_keys, sender, interchange_ref, canonical_json, priced_json, \
+                         attempts, next_attempt_at) WHERE m.id = u.id",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                }
+                side_tables!(tx, sqlx::Postgres);
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 

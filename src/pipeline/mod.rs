@@ -5,8 +5,10 @@
 //! previous run left (by instance id, see [`instance_id`]; other instances
 //! sharing the journal keep theirs, which expire on their own). [`Daemon::run`]
 //! starts the sources and the worker loop: claim a batch of due messages
-//! under a lease, process them on blocking threads ([`process::process`]),
-//! commit every outcome in one journal transaction. Shutdown is explicit:
+//! under a lease, process them on blocking threads ([`process::begin`]:
+//! parse, map, price, start every sink), await the batch's AMQP publisher
+//! confirms together ([`process::InFlight::settle`]), record the outcomes
+//! ([`process::finish`]), and commit them all in one journal transaction. Shutdown is explicit:
 //! a `watch` channel turned to `true` stops intake; the batch in flight is
 //! finished and committed, anything else stays non-final in the journal and
 //! resumes at the next start. [`run_until_signal`] wires SIGTERM/SIGINT
@@ -445,25 +447,50 @@ impl Daemon {
         while it.peek().is_some() {
             chunks.push(it.by_ref().take(chunk).collect());
         }
-        let mut handles = Vec::new();
+        // Phase 1 (blocking threads): parse, map, price and start every
+        // sink; AMQP publishes go out without waiting for their confirms.
+        let mut begun = Vec::new();
         for c in chunks {
             let rt = Arc::clone(&rt);
-            let metrics = Arc::clone(&self.metrics);
             let ids: Vec<(i64, i64)> = c.iter().map(|(m, _)| (m.id, m.attempts)).collect();
             let h = tokio::task::spawn_blocking(move || {
-                c.iter()
+                c.into_iter()
                     .map(|(m, d)| {
-                        let span = tracing::info_span!(
-                            "message",
-                            message_id = m.id,
-                            partner = process::partner_of(&rt.config, m)
-                                .map(|p| p.id.as_str())
-                                .or(m.partner.as_deref())
-                                .unwrap_or("-")
-                        );
+                        let span = message_span(&rt, &m);
                         let _g = span.enter();
                         let start = std::time::Instant::now();
-                        let u = process(&rt, m, d, today);
+                        let f = process::begin(&rt, &m, &d, today);
+                        (m, d, f, start)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            begun.push((ids, h));
+        }
+        // Phase 2 (here): await the confirms, all in flight together.
+        // Phase 3 (blocking threads): record outcomes, send answers.
+        let mut finishing = Vec::new();
+        let mut out = Vec::new();
+        for (ids, h) in begun {
+            let items = match h.await {
+                Ok(items) => items,
+                Err(e) => {
+                    out.extend(panicked(ids, &e));
+                    continue;
+                }
+            };
+            let mut settled = Vec::with_capacity(items.len());
+            for (m, d, f, start) in items {
+                settled.push((m, d, f.settle().await, start));
+            }
+            let rt = Arc::clone(&rt);
+            let metrics = Arc::clone(&self.metrics);
+            let h = tokio::task::spawn_blocking(move || {
+                settled
+                    .into_iter()
+                    .map(|(m, d, s, start)| {
+                        let span = message_span(&rt, &m);
+                        let _g = span.enter();
+                        let u = process::finish(&rt, &m, &d, today, s);
                         metrics.process.observe(start.elapsed());
                         tracing::debug!(
                             state = %u.state,
@@ -474,27 +501,42 @@ impl Daemon {
                     })
                     .collect::<Vec<Update>>()
             });
-            handles.push((ids, h));
+            finishing.push((ids, h));
         }
-        let mut out = Vec::new();
-        for (ids, h) in handles {
+        for (ids, h) in finishing {
             match h.await {
                 Ok(mut u) => out.append(&mut u),
-                Err(e) => {
-                    // A panic in processing: keep the messages, retry later.
-                    for (id, attempts) in ids {
-                        let mut u = Update::new(id, State::Failed, attempts + 1);
-                        u.error = Some(format!("internal error: {e}"));
-                        u.next_attempt_at = crate::journal::now_ms() + 60_000;
-                        u.events
-                            .push((State::Failed, format!("internal error: {e}")));
-                        out.push(u);
-                    }
-                }
+                Err(e) => out.extend(panicked(ids, &e)),
             }
         }
         out
     }
+}
+
+/// The tracing span of one message.
+fn message_span(rt: &Runtime, m: &Message) -> tracing::Span {
+    tracing::info_span!(
+        "message",
+        message_id = m.id,
+        partner = process::partner_of(&rt.config, m)
+            .map(|p| p.id.as_str())
+            .or(m.partner.as_deref())
+            .unwrap_or("-")
+    )
+}
+
+/// Outcomes for messages whose processing panicked: kept, retried later.
+fn panicked(ids: Vec<(i64, i64)>, e: &tokio::task::JoinError) -> Vec<Update> {
+    ids.into_iter()
+        .map(|(id, attempts)| {
+            let mut u = Update::new(id, State::Failed, attempts + 1);
+            u.error = Some(format!("internal error: {e}"));
+            u.next_attempt_at = crate::journal::now_ms() + 60_000;
+            u.events
+                .push((State::Failed, format!("internal error: {e}")));
+            u
+        })
+        .collect()
 }
 
 /// This instance's id: `COMPTOIR_INSTANCE_ID`, else `daemon.instance_id`,

@@ -7,6 +7,14 @@
 //! since the last replay are skipped; the others are idempotent by message
 //! id. Nothing here panics on data: every problem ends in a state with an
 //! error text.
+//!
+//! [`process`] does it all in one blocking call. The daemon splits it in
+//! three so that a batch's AMQP publisher confirms are awaited together:
+//! [`begin`] (blocking: parse, map, price, start every sink), then
+//! [`InFlight::settle`] (async: await the confirms), then [`finish`]
+//! (blocking: record each delivery's outcome, settle the state, send the
+//! partner's answers). A delivery is recorded as done only once its
+//! confirm has arrived.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +26,7 @@ use crate::journal::{now_ms, Delivery, Message, State, Update};
 use crate::mapping::Registry;
 use crate::model::Document;
 use crate::pricing::{price_order, DocStatus, PricedDocument, Terms};
-use crate::sinks::{Answer, Payload, Sink, SinkError};
+use crate::sinks::{Answer, Payload, Sink, SinkError, Started};
 use crate::translate::{detect, Options, Outcome, Translator};
 
 /// Everything processing needs, swapped as a whole on reload (SIGHUP):
@@ -81,11 +89,111 @@ pub fn partner_of<'c>(config: &'c Config, msg: &Message) -> Option<&'c PartnerCo
 }
 
 /// Processes one message. `delivered` lists sinks that already have it
-/// (and answers already sent, as `answer:<kind>@<channel>`).
+/// (and answers already sent, as `answer:<kind>@<channel>`). Blocking
+/// (sinks do I/O): call from a blocking thread. The same as [`begin`],
+/// [`InFlight::settle`] and [`finish`] in a row.
 pub fn process(rt: &Runtime, msg: &Message, delivered: &[String], today: NaiveDate) -> Update {
+    let f = begin(rt, msg, delivered, today);
+    let settled = match tokio::runtime::Handle::try_current() {
+        Ok(h) if !f.is_settled() => h.block_on(f.settle()),
+        // Nothing to wait for: the future is ready at its first poll.
+        _ => futures_lite::future::block_on(f.settle()),
+    };
+    finish(rt, msg, delivered, today, settled)
+}
+
+/// A message processed up to its deliveries: parsed, mapped, priced, and
+/// every sink started (file sinks written, AMQP publishes sent). Its
+/// outcome is not known before [`InFlight::settle`] has awaited the
+/// publisher confirms and [`finish`] has recorded them.
+#[derive(Debug)]
+pub struct InFlight {
+    update: Update,
+    ctx: AnswerContext,
+    deliveries: Deliveries<Started>,
+}
+
+/// An [`InFlight`] message whose deliveries all have an outcome.
+#[derive(Debug)]
+pub struct Settled {
+    update: Update,
+    ctx: AnswerContext,
+    deliveries: Deliveries<Result<(), SinkError>>,
+}
+
+/// The deliveries of one message: per sink, in route order, how it went.
+#[derive(Debug)]
+struct Deliveries<T> {
+    /// False when processing stopped before delivering (rejected, held …).
+    reached: bool,
+    /// Every sink the message is routed to (those already delivered too).
+    sinks: Vec<String>,
+    /// The sinks delivered now.
+    started: Vec<(String, T)>,
+}
+
+impl<T> Default for Deliveries<T> {
+    fn default() -> Self {
+        Deliveries {
+            reached: false,
+            sinks: Vec::new(),
+            started: Vec::new(),
+        }
+    }
+}
+
+impl InFlight {
+    /// True when no delivery waits for a confirm.
+    pub fn is_settled(&self) -> bool {
+        self.deliveries.started.iter().all(|(_, s)| s.is_done())
+    }
+
+    /// Awaits the confirms of the message's deliveries.
+    pub async fn settle(self) -> Settled {
+        let mut started = Vec::with_capacity(self.deliveries.started.len());
+        for (sink, s) in self.deliveries.started {
+            started.push((sink, s.settle().await));
+        }
+        Settled {
+            update: self.update,
+            ctx: self.ctx,
+            deliveries: Deliveries {
+                reached: self.deliveries.reached,
+                sinks: self.deliveries.sinks,
+                started,
+            },
+        }
+    }
+}
+
+/// First half of [`process`]: parse, map, route, price, and start the
+/// deliveries (blocking).
+pub fn begin(rt: &Runtime, msg: &Message, delivered: &[String], today: NaiveDate) -> InFlight {
     let mut ctx = AnswerContext::default();
-    let mut u = process_core(rt, msg, delivered, today, &mut ctx);
-    send_answers(rt, msg, delivered, today, &ctx, &mut u);
+    let mut deliveries = Deliveries::default();
+    let update = process_core(rt, msg, delivered, today, &mut ctx, &mut deliveries);
+    InFlight {
+        update,
+        ctx,
+        deliveries,
+    }
+}
+
+/// Second half of [`process`]: records the deliveries' outcomes, settles
+/// the state (delivered, retry, dead) and sends the partner's answers
+/// (blocking).
+pub fn finish(
+    rt: &Runtime,
+    msg: &Message,
+    delivered: &[String],
+    today: NaiveDate,
+    s: Settled,
+) -> Update {
+    let mut u = s.update;
+    if s.deliveries.reached {
+        record_deliveries(rt, msg, &mut u, s.deliveries);
+    }
+    send_answers(rt, msg, delivered, today, &s.ctx, &mut u);
     u
 }
 
@@ -105,6 +213,7 @@ fn process_core(
     delivered: &[String],
     today: NaiveDate,
     ctx: &mut AnswerContext,
+    out: &mut Deliveries<Started>,
 ) -> Update {
     let mut u = Update::new(msg.id, State::Received, msg.attempts);
     let partner = partner_of(&rt.config, msg);
@@ -297,9 +406,9 @@ fn process_core(
         return u;
     }
 
-    // Deliver.
-    let mut failures: Vec<(String, bool)> = Vec::new();
-    let attempt = msg.attempts + 1;
+    // Deliver (the outcomes are recorded by `record_deliveries`).
+    out.reached = true;
+    out.sinks = per_sink.iter().map(|(n, _, _)| n.clone()).collect();
     for (sink_name, doc_idx, priced_idx) in &per_sink {
         if delivered.iter().any(|d| d == sink_name) {
             continue;
@@ -324,10 +433,29 @@ fn process_core(
             canonical_json: canonical,
             priced_json,
         };
-        let result = match rt.sinks.get(sink_name) {
-            Some(s) => s.deliver(&payload),
-            None => Err(SinkError::Permanent(format!("no sink named {sink_name}"))),
+        let started = match rt.sinks.get(sink_name) {
+            Some(s) => s.start(&payload),
+            None => Started::Done(Err(SinkError::Permanent(format!(
+                "no sink named {sink_name}"
+            )))),
         };
+        out.started.push((sink_name.clone(), started));
+    }
+    u
+}
+
+/// Records the outcome of each delivery and settles the message's state:
+/// delivered when every sink took it, else a retry with backoff or a dead
+/// letter.
+fn record_deliveries(
+    rt: &Runtime,
+    msg: &Message,
+    u: &mut Update,
+    deliveries: Deliveries<Result<(), SinkError>>,
+) {
+    let mut failures: Vec<(String, bool)> = Vec::new();
+    let attempt = msg.attempts + 1;
+    for (sink_name, result) in deliveries.started {
         let (outcome, detail) = match &result {
             Ok(()) => ("ok", None),
             Err(e) => ("error", Some(e.to_string())),
@@ -348,9 +476,9 @@ fn process_core(
     }
     if failures.is_empty() {
         u.state = State::Delivered;
-        let sinks: Vec<&str> = per_sink.iter().map(|(n, _, _)| n.as_str()).collect();
-        u.events.push((State::Delivered, sinks.join(",")));
-        return u;
+        u.events
+            .push((State::Delivered, deliveries.sinks.join(",")));
+        return;
     }
     let why = failures
         .iter()
@@ -374,7 +502,6 @@ fn process_core(
         ));
     }
     u.error = Some(why);
-    u
 }
 
 /// Builds the answers the partner wants (CONTRL for every received

@@ -15,14 +15,23 @@
 //! blocking: this sink runs the publish on the current Tokio runtime with
 //! `Handle::block_on`, so it must be called from a blocking thread of that
 //! runtime (`spawn_blocking`, as the pipeline does).
+//!
+//! Confirms are pipelined: [`AmqpSink::start`] publishes and returns at once
+//! with a [`PendingConfirm`], which the pipeline awaits later together with
+//! the confirms of the other messages of its batch (many publishes in flight
+//! on the channel, one broker round trip for all of them). The delivery
+//! still counts only once its own confirm has arrived: the pipeline records
+//! it, and commits the message's state, after [`PendingConfirm::wait`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::Confirmation;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{Confirmation, PublisherConfirm};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 use super::{Answer, Payload, SinkError};
 use crate::config::AmqpSink as AmqpSinkConfig;
@@ -32,7 +41,82 @@ use crate::config::AmqpSink as AmqpSinkConfig;
 pub struct AmqpSink {
     name: String,
     config: AmqpSinkConfig,
-    link: Mutex<Option<(Connection, Channel)>>,
+    link: Arc<Mutex<Link>>,
+}
+
+/// The open connection and channel, with a generation number that tells a
+/// late failure of an old channel from one of the current channel.
+#[derive(Debug, Default)]
+struct Link {
+    open: Option<(Connection, Channel)>,
+    generation: u64,
+}
+
+/// Drops the link when it is still generation `generation` (a failure seen
+/// on an older channel must not close the channel opened since).
+async fn forget(link: &Mutex<Link>, generation: u64) {
+    let mut l = link.lock().await;
+    if l.generation != generation {
+        return;
+    }
+    if let Some((conn, _)) = l.open.take() {
+        let _ = conn.close(200, "comptoir sink reconnecting".into()).await;
+    }
+}
+
+/// A publish the broker has been sent, whose confirm is still to come.
+/// Dropping it without [`PendingConfirm::wait`] leaves the delivery
+/// unrecorded (it is retried, and may then reach the broker twice; the
+/// message id tells the copies apart).
+pub struct PendingConfirm {
+    name: String,
+    exchange: String,
+    routing_key: String,
+    confirm: PublisherConfirm,
+    deadline: Instant,
+    timeout: Duration,
+    link: Arc<Mutex<Link>>,
+    generation: u64,
+}
+
+impl std::fmt::Debug for PendingConfirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingConfirm")
+            .field("sink", &self.name)
+            .finish()
+    }
+}
+
+impl PendingConfirm {
+    /// Waits for the broker's confirm (up to `confirm_timeout_ms` after the
+    /// publish): `Ok` only on an ack of a routed message.
+    pub async fn wait(self) -> Result<(), SinkError> {
+        let fail = |why: String| SinkError::Transient(format!("sink {}: {why}", self.name));
+        let outcome = tokio::time::timeout_at(self.deadline, self.confirm).await;
+        let broken = match &outcome {
+            Ok(Ok(Confirmation::Ack(_) | Confirmation::Nack(_))) => false,
+            Ok(Ok(Confirmation::NotRequested)) | Ok(Err(_)) | Err(_) => true,
+        };
+        if broken {
+            forget(&self.link, self.generation).await;
+        }
+        match outcome {
+            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
+            Ok(Ok(Confirmation::Ack(Some(returned)))) => Err(fail(format!(
+                "unroutable: exchange {:?} routing key {:?} returned it ({} {})",
+                self.exchange, self.routing_key, returned.reply_code, returned.reply_text
+            ))),
+            Ok(Ok(Confirmation::Nack(_))) => Err(fail("the broker nacked the publish".into())),
+            Ok(Ok(Confirmation::NotRequested)) => {
+                Err(fail("publisher confirms are not enabled".into()))
+            }
+            Ok(Err(e)) => Err(fail(format!("no confirm: {e}"))),
+            Err(_) => Err(fail(format!(
+                "no confirm within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
 }
 
 /// One message to publish.
@@ -52,12 +136,26 @@ impl AmqpSink {
         AmqpSink {
             name: name.to_string(),
             config,
-            link: Mutex::new(None),
+            link: Arc::default(),
         }
     }
 
-    /// Publishes the payload's JSON (blocking; see the module notes).
+    /// Publishes the payload's JSON and waits for the confirm (blocking;
+    /// see the module notes).
     pub fn deliver(&self, p: &Payload) -> Result<(), SinkError> {
+        let handle = self.handle()?;
+        let pending = handle.block_on(self.publish(self.outgoing(p)))?;
+        handle.block_on(pending.wait())
+    }
+
+    /// Publishes the payload's JSON without waiting for the confirm
+    /// (blocking until the publish is handed to the connection; see the
+    /// module notes).
+    pub fn start(&self, p: &Payload) -> Result<PendingConfirm, SinkError> {
+        self.handle()?.block_on(self.publish(self.outgoing(p)))
+    }
+
+    fn outgoing<'a>(&self, p: &'a Payload) -> Outgoing<'a> {
         let (body, kind) = match (&p.priced_json, self.config.priced) {
             (Some(priced), true) => (priced.as_str(), "priced"),
             _ => (p.canonical_json.as_str(), "canonical"),
@@ -71,12 +169,12 @@ impl AmqpSink {
         if let Some(partner) = &p.partner {
             headers.insert("partner".into(), text(partner));
         }
-        self.block_on(Outgoing {
+        Outgoing {
             body: body.as_bytes(),
             message_id: format!("comptoir-{}", p.message_id),
             content_type: "application/json",
             headers,
-        })
+        }
     }
 
     /// Publishes an answer to a partner (blocking; see the module notes).
@@ -90,7 +188,8 @@ impl AmqpSink {
         if let Some(partner) = &a.partner {
             headers.insert("partner".into(), text(partner));
         }
-        self.block_on(Outgoing {
+        let handle = self.handle()?;
+        let pending = handle.block_on(self.publish(Outgoing {
             body: &a.bytes,
             message_id: match &a.name {
                 Some(n) => format!("comptoir-export-{n}"),
@@ -98,28 +197,29 @@ impl AmqpSink {
             },
             content_type: a.content_type(),
             headers,
-        })
+        }))?;
+        handle.block_on(pending.wait())
     }
 
-    fn block_on(&self, m: Outgoing<'_>) -> Result<(), SinkError> {
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+    fn handle(&self) -> Result<tokio::runtime::Handle, SinkError> {
+        tokio::runtime::Handle::try_current().map_err(|_| {
             SinkError::Transient(format!(
                 "sink {}: no async runtime to publish on",
                 self.name
             ))
-        })?;
-        handle.block_on(self.publish(m))
+        })
     }
 
-    /// The confirm-mode channel, connecting when needed.
-    async fn channel(&self) -> Result<Channel, SinkError> {
+    /// The confirm-mode channel and its link generation, connecting when
+    /// needed.
+    async fn channel(&self) -> Result<(Channel, u64), SinkError> {
         let mut link = self.link.lock().await;
-        if let Some((conn, ch)) = link.as_ref() {
+        if let Some((conn, ch)) = link.open.as_ref() {
             if conn.status().connected() && ch.status().connected() {
-                return Ok(ch.clone());
+                return Ok((ch.clone(), link.generation));
             }
         }
-        *link = None;
+        link.open = None;
         let err = |what: &str, e: lapin::Error| {
             SinkError::Transient(format!("sink {}: {what}: {e}", self.name))
         };
@@ -135,26 +235,24 @@ impl AmqpSink {
         ch.confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| err("cannot enable publisher confirms", e))?;
-        *link = Some((conn, ch.clone()));
-        Ok(ch)
+        link.generation += 1;
+        link.open = Some((conn, ch.clone()));
+        Ok((ch, link.generation))
     }
 
-    async fn forget(&self) {
-        if let Some((conn, _)) = self.link.lock().await.take() {
-            let _ = conn.close(200, "comptoir sink reconnecting".into()).await;
-        }
-    }
-
-    async fn publish(&self, m: Outgoing<'_>) -> Result<(), SinkError> {
-        let ch = self.channel().await?;
+    /// Publishes `m` (persistent, mandatory) and returns its confirm to wait
+    /// for.
+    async fn publish(&self, m: Outgoing<'_>) -> Result<PendingConfirm, SinkError> {
+        let (ch, generation) = self.channel().await?;
         let props = BasicProperties::default()
             .with_message_id(m.message_id.as_str().into())
             .with_content_type(m.content_type.into())
             .with_delivery_mode(2)
             .with_headers(m.headers);
         let c = &self.config;
-        let fail = |why: String| SinkError::Transient(format!("sink {}: {why}", self.name));
-        let confirm = match ch
+        let timeout = Duration::from_millis(c.confirm_timeout_ms.max(1));
+        let deadline = Instant::now() + timeout;
+        match ch
             .basic_publish(
                 c.exchange.as_str().into(),
                 c.routing_key.as_str().into(),
@@ -167,34 +265,21 @@ impl AmqpSink {
             )
             .await
         {
-            Ok(confirm) => confirm,
+            Ok(confirm) => Ok(PendingConfirm {
+                name: self.name.clone(),
+                exchange: c.exchange.clone(),
+                routing_key: c.routing_key.clone(),
+                confirm,
+                deadline,
+                timeout,
+                link: Arc::clone(&self.link),
+                generation,
+            }),
             Err(e) => {
-                self.forget().await;
-                return Err(fail(format!("publish failed: {e}")));
-            }
-        };
-        let timeout = Duration::from_millis(c.confirm_timeout_ms.max(1));
-        let outcome = tokio::time::timeout(timeout, confirm).await;
-        match outcome {
-            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(returned)))) => Err(fail(format!(
-                "unroutable: exchange {:?} routing key {:?} returned it ({} {})",
-                c.exchange, c.routing_key, returned.reply_code, returned.reply_text
-            ))),
-            Ok(Ok(Confirmation::Nack(_))) => Err(fail("the broker nacked the publish".into())),
-            Ok(Ok(Confirmation::NotRequested)) => {
-                self.forget().await;
-                Err(fail("publisher confirms are not enabled".into()))
-            }
-            Ok(Err(e)) => {
-                self.forget().await;
-                Err(fail(format!("no confirm: {e}")))
-            }
-            Err(_) => {
-                self.forget().await;
-                Err(fail(format!(
-                    "no confirm within {} ms",
-                    timeout.as_millis()
+                forget(&self.link, generation).await;
+                Err(SinkError::Transient(format!(
+                    "sink {}: publish failed: {e}",
+                    self.name
                 )))
             }
         }

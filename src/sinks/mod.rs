@@ -80,6 +80,30 @@ pub enum SinkError {
     Permanent(String),
 }
 
+/// A delivery begun by [`Sink::start`].
+#[derive(Debug)]
+pub enum Started {
+    /// Finished (delivered or failed).
+    Done(Result<(), SinkError>),
+    /// Published; it counts once the broker's confirm arrives.
+    Confirm(amqp::PendingConfirm),
+}
+
+impl Started {
+    /// The delivery's outcome, waiting for the confirm when there is one.
+    pub async fn settle(self) -> Result<(), SinkError> {
+        match self {
+            Started::Done(r) => r,
+            Started::Confirm(c) => c.wait().await,
+        }
+    }
+
+    /// True when the outcome is known without waiting.
+    pub fn is_done(&self) -> bool {
+        matches!(self, Started::Done(_))
+    }
+}
+
 /// A configured sink.
 #[derive(Debug)]
 pub enum Sink {
@@ -113,6 +137,20 @@ impl Sink {
             Sink::Webhook(w) => w.deliver(p),
             Sink::Amqp(a) => a.deliver(p),
             Sink::Sftp(s) => s.deliver(p),
+        }
+    }
+
+    /// Starts delivering one message: AMQP sinks publish and hand back the
+    /// confirm to await later ([`Started::settle`]), so that a batch keeps
+    /// many publishes in flight; every other sink delivers at once
+    /// (blocking I/O: call from a blocking context).
+    pub fn start(&self, p: &Payload) -> Started {
+        match self {
+            Sink::Amqp(a) => match a.start(p) {
+                Ok(pending) => Started::Confirm(pending),
+                Err(e) => Started::Done(Err(e)),
+            },
+            other => Started::Done(other.deliver(p)),
         }
     }
 

@@ -3,8 +3,8 @@
 //!
 //! The consumer runs with a prefetch (`basic.qos`) and manual
 //! acknowledgements. Deliveries ready at the same time are committed to the
-//! journal in one transaction ([`Journal::receive`]); only then is each one
-//! acked. A crash, a lost connection or a stop before the commit leaves the
+//! journal in one transaction ([`Journal::receive`]); only then are they
+//! acked (one `multiple` ack for the batch). A crash, a lost connection or a stop before the commit leaves the
 //! deliveries unacknowledged: the broker delivers them again (and the
 //! journal records a message committed but not acked as a duplicate, never
 //! processed twice).
@@ -314,13 +314,18 @@ impl AmqpSourceTask {
             let incoming: Vec<Incoming> = group.iter().map(|d| self.incoming(d)).collect();
             match self.journal.receive(incoming).await {
                 Ok(received) => {
-                    for (d, r) in group.iter().zip(&received) {
+                    for r in &received {
                         if let Some(orig) = r.duplicate_of {
                             tracing::info!(message_id = r.id, source = %self.name, "duplicate of message {orig}");
                         } else {
                             tracing::debug!(message_id = r.id, source = %self.name, "received");
                         }
-                        d.acker.ack(BasicAckOptions::default()).await?;
+                    }
+                    // Groups are stored in delivery order and every earlier
+                    // delivery is settled (acked or rejected) by now, so one
+                    // `multiple` ack of the last one acks exactly this group.
+                    if let Some(last) = group.last() {
+                        last.acker.ack(BasicAckOptions { multiple: true }).await?;
                     }
                     stored += received.len() as u64;
                     delay = self.initial_delay();
