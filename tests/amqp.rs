@@ -12,8 +12,8 @@ use comptoir::sinks::{AmqpSink, Payload, SinkError};
 use comptoir::sources::AmqpSourceTask;
 use futures_lite::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions,
-    QueueDeleteOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
@@ -291,10 +291,11 @@ async fn source_waits_for_the_broker_with_backoff() {
 
 /// Consumes up to `n` messages from `queue` (acking them).
 async fn take(ch: &Channel, queue: &str, n: usize) -> Vec<lapin::message::Delivery> {
+    let tag = unique("take");
     let mut c = ch
         .basic_consume(
             queue.into(),
-            unique("take").as_str().into(),
+            tag.as_str().into(),
             BasicConsumeOptions::default(),
             FieldTable::default(),
         )
@@ -310,6 +311,11 @@ async fn take(ch: &Channel, queue: &str, n: usize) -> Vec<lapin::message::Delive
             _ => break,
         }
     }
+    // A consumer left registered would keep receiving (and hiding) the
+    // messages a later `take` waits for.
+    let _ = ch
+        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+        .await;
     out
 }
 
