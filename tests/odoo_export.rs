@@ -108,6 +108,7 @@ name = "odoo-out"
 odoo = "odoo"
 documents = ["ordrsp", "desadv", "invoice", "stock"]
 interval_secs = 0
+since = "2026-01-01"
 [export.company]
 gln = "5400000000001"
 name = "Torréfaction Demo SAS"
@@ -411,6 +412,7 @@ async fn invoices_as_ubl_and_cii() {
 name = "ubl"
 odoo = "odoo"
 documents = ["invoice", "ordrsp"]
+since = "2026-01-01"
 invoice_format = "ubl"
 ordrsp_format = "ubl"
 interval_secs = 0
@@ -426,6 +428,7 @@ country = "FR"
 name = "cii"
 odoo = "odoo"
 documents = ["invoice"]
+since = "2026-01-01"
 invoice_format = "cii"
 interval_secs = 0
 [export.company]
@@ -593,4 +596,62 @@ gln = ""
     }
     // The sink kinds still parse (no export-specific sink type).
     assert!(matches!(cfg.sinks[0].kind, SinkKind::File(_)));
+}
+
+/// Without `since`, switching exports on sends no history: the first pass
+/// only starts the watermark; what changes afterwards goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_pass_without_since_sends_no_history() {
+    let s = setup(18, "jsonrpc", "history", "");
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("since = \"2026-01-01\"\n", "")
+        .replace(
+            "documents = [\"ordrsp\", \"desadv\", \"invoice\", \"stock\"]",
+            "documents = [\"ordrsp\"]",
+        );
+    std::fs::write(&s.config, text).unwrap();
+    // The demo order was confirmed long ago.
+    {
+        let mut d = s.fake.lock();
+        let o = d
+            .models
+            .get_mut("sale.order")
+            .unwrap()
+            .get_mut(&s.order)
+            .unwrap();
+        o.insert("write_date".into(), json!("2025-06-01 08:00:00"));
+    }
+    let j = journal(&s).await;
+    let r = pass(&s.config, &j, 0).await;
+    assert!(r.sent.is_empty(), "{:?}", r.sent);
+    assert!(j
+        .export_watermark("odoo-out", "ordrsp")
+        .await
+        .unwrap()
+        .is_some());
+    // A new order confirmed now: sent by the next pass; the old one never.
+    let rt = runtime(&s.config);
+    let sink = match rt.sinks.get("odoo") {
+        Some(comptoir::sinks::Sink::Odoo(o)) => o,
+        _ => panic!("no odoo sink"),
+    };
+    let bytes = std::fs::read(Path::new(ROOT).join("fixtures/edifact/orders_demo.edi")).unwrap();
+    let mut docs = common::translate(&common::registry(), &bytes, "o.edi", None).documents;
+    docs[0].number = "PO-NEW-0002".into();
+    let payload = Payload {
+        message_id: 2,
+        partner: Some("acme".into()),
+        canonical_json: serde_json::to_string(&docs).unwrap(),
+        priced_json: None,
+    };
+    sink.deliver(&payload).unwrap();
+    let r = pass(&s.config, &j, 0).await;
+    assert_eq!(r.sent_count(), 1, "{:?}", r.sent);
+    let files = received(&s.dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let doc = read_back(&files[0].0, &files[0].1);
+    assert_eq!(doc.reference("order").unwrap().value, "PO-NEW-0002");
+    j.close().await;
+    let _ = std::fs::remove_dir_all(&s.dir);
 }

@@ -811,6 +811,7 @@ name = "odoo-out"
 odoo = "odoo"
 documents = ["ordrsp"]
 interval_secs = 1
+since = "2026-01-01"
 [export.company]
 gln = "5400000000001"
 [[route]]

@@ -93,8 +93,10 @@ pub struct ExportConfig {
     /// Seconds between two inventory reports to the same partner.
     #[serde(default = "default_stock_interval")]
     pub stock_interval_secs: u64,
-    /// Records last changed before this date (`YYYY-MM-DD`) are never
-    /// sent: what existed before the EDI link went live.
+    /// Records dated before this day (`YYYY-MM-DD`: order date, delivery
+    /// date, invoice date) are never sent; the first pass sends what is
+    /// dated from then on (a backfill). Absent: the first pass sends no
+    /// history at all, only what changes from then on.
     #[serde(default)]
     pub since: Option<String>,
     /// Syntax of order responses (`edifact` or `ubl`).

@@ -27,7 +27,8 @@
 //!
 //! The watermark moves only after a pass that read every partner without
 //! error, and trails the pass start by a safety margin; records read twice
-//! are recognised by their key.
+//! are recognised by their key. Without `since`, the very first pass sends
+//! no history: it only starts the watermark.
 
 pub mod odoo;
 
@@ -474,16 +475,32 @@ struct Collected {
     problems: Vec<String>,
 }
 
-/// `base` with the watermark and `since` terms of one kind.
+/// `base` with the watermark and `since` terms of one kind; `None` on the
+/// export's very first pass for that kind when no `since` is configured:
+/// switching exports on must not send a partner years of history, so that
+/// pass only starts the watermark (records changed from a few minutes
+/// before it on are sent by the next pass).
 async fn domain(
     journal: &Journal,
     export: &ExportConfig,
     kind: ExportDocument,
     date_field: &str,
     mut base: Vec<Value>,
-) -> Result<Value, JournalError> {
-    if let Some(s) = &export.since {
-        base.push(json!([date_field, ">=", s]));
+) -> Result<Option<Value>, JournalError> {
+    let watermark = journal
+        .export_watermark(&export.name, kind.as_str())
+        .await?;
+    match &export.since {
+        Some(s) => base.push(json!([date_field, ">=", s])),
+        None if watermark.is_none() => {
+            tracing::info!(
+                export = %export.name,
+                kind = kind.as_str(),
+                "first pass without `since`: nothing dated before now is sent (set `since` to send older records)"
+            );
+            return Ok(None);
+        }
+        None => {}
     }
     // A row recorded but never rendered (the render failed, an operator
     // asked for a retry) needs its record again: read past the watermark.
@@ -491,14 +508,11 @@ async fn domain(
         .export_has_unrendered(&export.name, &format!("{}:", kind.as_str()))
         .await?;
     if !rescan {
-        if let Some(w) = journal
-            .export_watermark(&export.name, kind.as_str())
-            .await?
-        {
+        if let Some(w) = watermark {
             base.push(json!(["write_date", ">=", w]));
         }
     }
-    Ok(Value::Array(base))
+    Ok(Some(Value::Array(base)))
 }
 
 fn ids_of(records: &[Record]) -> Vec<i64> {
@@ -632,6 +646,7 @@ async fn ordrsp(
         ],
     )
     .await?;
+    let Some(d) = d else { return Ok(()) };
     let orders = reader
         .read(
             "sale.order",
@@ -721,6 +736,7 @@ async fn desadv(
         ],
     )
     .await?;
+    let Some(d) = d else { return Ok(()) };
     let pickings = reader
         .read(
             "stock.picking",
@@ -810,6 +826,7 @@ async fn invoices(
         ],
     )
     .await?;
+    let Some(d) = d else { return Ok(()) };
     let moves = reader
         .read(
             "account.move",

@@ -760,6 +760,7 @@ impl Db {
                 })?;
                 init.insert("state".into(), json!("draft"));
                 init.insert("partner_shipping_id".into(), json!(partner));
+                init.insert("date_order".into(), json!(now()));
             }
             "account.move" => {
                 init.insert("state".into(), json!("draft"));
