@@ -32,7 +32,7 @@
 
 pub mod odoo;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -558,55 +558,24 @@ async fn collect(
     let mut out = Collected::default();
     for kind in &export.documents {
         let prefix = format!("{}:", kind.as_str());
-        let done = journal.export_done_keys(&export.name, &prefix).await?;
+        let scope = Scope {
+            reader,
+            journal,
+            export,
+            customers: &customers,
+            parties: &parties,
+            done: journal.export_done_keys(&export.name, &prefix).await?,
+            today,
+        };
         match kind {
-            ExportDocument::Ordrsp => {
-                ordrsp(
-                    reader, journal, export, &customers, &parties, &done, today, &mut out,
-                )
-                .await?
-            }
-            ExportDocument::Desadv => {
-                desadv(
-                    reader, journal, export, &customers, &parties, &done, today, &mut out,
-                )
-                .await?
-            }
-            ExportDocument::Invoice => {
-                invoices(
-                    reader, journal, export, &customers, &parties, &done, &mut out,
-                )
-                .await?
-            }
-            ExportDocument::Stock => {
-                stock(reader, journal, export, p, &parties, now, today, &mut out).await?
-            }
+            ExportDocument::Ordrsp => scope.ordrsp(&mut out).await?,
+            ExportDocument::Desadv => scope.desadv(&mut out).await?,
+            ExportDocument::Invoice => scope.invoices(&mut out).await?,
+            ExportDocument::Stock => scope.stock(p, now, &mut out).await?,
         }
     }
     Ok(out)
 }
-
-/// Keeps the records whose key is not done; counts the others.
-fn fresh(
-    records: Vec<Record>,
-    key: impl Fn(i64) -> String,
-    done: &BTreeSetOrHash,
-    out: &mut Collected,
-) -> Vec<Record> {
-    records
-        .into_iter()
-        .filter(|r| {
-            let id = r.get("id").and_then(Value::as_i64).unwrap_or_default();
-            let known = done.contains(&key(id));
-            if known {
-                out.already_sent += 1;
-            }
-            !known
-        })
-        .collect()
-}
-
-type BTreeSetOrHash = std::collections::HashSet<String>;
 
 /// Groups `lines` by their many2one `field` (the parent record's id).
 fn by_parent(lines: Vec<Record>, field: &str) -> HashMap<i64, Vec<Record>> {
@@ -623,344 +592,350 @@ fn product_ids<'a>(lines: impl Iterator<Item = &'a Record>) -> BTreeSet<i64> {
     lines.filter_map(|l| m2o_id(l.get("product_id"))).collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn ordrsp(
-    reader: &OdooReader<'_>,
-    journal: &Journal,
-    export: &ExportConfig,
-    customers: &[i64],
-    parties: &Parties,
-    done: &BTreeSetOrHash,
+/// What reading one kind of document for one partner needs.
+struct Scope<'a> {
+    reader: &'a OdooReader<'a>,
+    journal: &'a Journal,
+    export: &'a ExportConfig,
+    /// The partner's `res.partner` ids (with its contacts).
+    customers: &'a [i64],
+    parties: &'a Parties,
+    /// Keys of this kind a pass must not send again.
+    done: HashSet<String>,
     today: NaiveDate,
-    out: &mut Collected,
-) -> Result<(), Problem> {
-    let d = domain(
-        journal,
-        export,
-        ExportDocument::Ordrsp,
-        "date_order",
-        vec![
-            json!(["state", "in", ["sale", "done"]]),
-            json!(["partner_id", "in", customers]),
-            json!(["client_order_ref", "!=", false]),
-        ],
-    )
-    .await?;
-    let Some(d) = d else { return Ok(()) };
-    let orders = reader
-        .read(
-            "sale.order",
-            d,
-            &[
-                "name",
-                "client_order_ref",
-                "date_order",
-                "commitment_date",
-                "currency_id",
-                "partner_shipping_id",
-                "amount_untaxed",
-                "amount_tax",
-                "amount_total",
-            ],
-        )
-        .await?;
-    let key = |id: i64| format!("ordrsp:sale.order:{id}");
-    let orders = fresh(orders, key, done, out);
-    if orders.is_empty() {
-        return Ok(());
-    }
-    let uom = reader.sale_uom_field();
-    let lines = reader
-        .read(
-            "sale.order.line",
-            json!([
-                ["order_id", "in", ids_of(&orders)],
-                ["display_type", "=", false]
-            ]),
-            &[
-                "order_id",
-                "product_id",
-                "name",
-                "product_uom_qty",
-                "price_unit",
-                "discount",
-                "price_subtotal",
-                uom,
-            ],
-        )
-        .await?;
-    let products = reader.products(product_ids(lines.iter())).await?;
-    let shipping = reader
-        .partners(
-            orders
-                .iter()
-                .filter_map(|o| m2o_id(o.get("partner_shipping_id"))),
-        )
-        .await?;
-    let mut lines = by_parent(lines, "order_id");
-    for o in &orders {
-        let id = o.get("id").and_then(Value::as_i64).unwrap_or_default();
-        let ls = lines.remove(&id).unwrap_or_default();
-        let delivery = m2o_id(o.get("partner_shipping_id")).and_then(|s| shipping.get(&s));
-        let doc =
-            odoo::order_response_document(reader, o, &ls, &products, delivery, parties, today);
-        out.items.push(Pending {
-            key: key(id),
-            kind: ExportDocument::Ordrsp,
-            doc,
-        });
-    }
-    Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn desadv(
-    reader: &OdooReader<'_>,
-    journal: &Journal,
-    export: &ExportConfig,
-    customers: &[i64],
-    parties: &Parties,
-    done: &BTreeSetOrHash,
-    today: NaiveDate,
-    out: &mut Collected,
-) -> Result<(), Problem> {
-    let d = domain(
-        journal,
-        export,
-        ExportDocument::Desadv,
-        "date_done",
-        vec![
-            json!(["state", "=", "done"]),
-            json!(["picking_type_code", "=", "outgoing"]),
-            json!(["partner_id", "in", customers]),
-        ],
-    )
-    .await?;
-    let Some(d) = d else { return Ok(()) };
-    let pickings = reader
-        .read(
-            "stock.picking",
-            d,
-            &["name", "date_done", "sale_id", "partner_id", "origin"],
-        )
-        .await?;
-    let key = |id: i64| format!("desadv:stock.picking:{id}");
-    let pickings = fresh(pickings, key, done, out);
-    if pickings.is_empty() {
-        return Ok(());
+/// The journal key of an exported record.
+fn record_key(kind: ExportDocument, model: &str, id: i64) -> String {
+    format!("{}:{model}:{id}", kind.as_str())
+}
+
+impl Scope<'_> {
+    /// The records of `model` in the business state `base` describes,
+    /// changed since the watermark and dated from `since` (on
+    /// `date_field`), that were not sent before (those are counted in
+    /// `out.already_sent`).
+    async fn candidates(
+        &self,
+        kind: ExportDocument,
+        model: &str,
+        date_field: &str,
+        base: Vec<Value>,
+        fields: &[&str],
+        out: &mut Collected,
+    ) -> Result<Vec<Record>, Problem> {
+        let Some(d) = domain(self.journal, self.export, kind, date_field, base).await? else {
+            return Ok(Vec::new());
+        };
+        let records = self.reader.read(model, d, fields).await?;
+        Ok(records
+            .into_iter()
+            .filter(|r| {
+                let id = r.get("id").and_then(Value::as_i64).unwrap_or_default();
+                let known = self.done.contains(&record_key(kind, model, id));
+                if known {
+                    out.already_sent += 1;
+                }
+                !known
+            })
+            .collect())
     }
-    let qty = reader.move_quantity_field();
-    let moves = reader
-        .read(
-            "stock.move",
-            json!([["picking_id", "in", ids_of(&pickings)]]),
-            &["picking_id", "product_id", "product_uom", qty],
-        )
-        .await?;
-    let products = reader.products(product_ids(moves.iter())).await?;
-    let sale_ids: Vec<i64> = pickings
-        .iter()
-        .filter_map(|p| m2o_id(p.get("sale_id")))
-        .collect();
-    let refs: HashMap<i64, String> = if sale_ids.is_empty() {
-        HashMap::new()
-    } else {
-        reader
-            .read(
+    async fn ordrsp(&self, out: &mut Collected) -> Result<(), Problem> {
+        let (reader, customers, parties, today) =
+            (self.reader, self.customers, self.parties, self.today);
+        let orders = self
+            .candidates(
+                ExportDocument::Ordrsp,
                 "sale.order",
-                json!([["id", "in", sale_ids]]),
-                &["client_order_ref"],
+                "date_order",
+                vec![
+                    json!(["state", "in", ["sale", "done"]]),
+                    json!(["partner_id", "in", customers]),
+                    json!(["client_order_ref", "!=", false]),
+                ],
+                &[
+                    "name",
+                    "client_order_ref",
+                    "date_order",
+                    "commitment_date",
+                    "currency_id",
+                    "partner_shipping_id",
+                    "amount_untaxed",
+                    "amount_tax",
+                    "amount_total",
+                ],
+                out,
             )
-            .await?
-            .iter()
-            .filter_map(|r| Some((r.get("id")?.as_i64()?, text(r.get("client_order_ref"))?)))
-            .collect()
-    };
-    let delivered_to = reader
-        .partners(pickings.iter().filter_map(|p| m2o_id(p.get("partner_id"))))
-        .await?;
-    let mut moves = by_parent(moves, "picking_id");
-    for pk in &pickings {
-        let id = pk.get("id").and_then(Value::as_i64).unwrap_or_default();
-        let ms = moves.remove(&id).unwrap_or_default();
-        let order_ref = m2o_id(pk.get("sale_id")).and_then(|s| refs.get(&s).cloned());
-        let delivery = m2o_id(pk.get("partner_id")).and_then(|s| delivered_to.get(&s));
-        let doc = odoo::despatch_document(
-            reader, pk, &ms, &products, order_ref, delivery, parties, today,
-        );
-        if doc.lines.is_empty() {
-            out.problems.push(format!(
-                "delivery {} has no done quantity: not sent",
-                doc.number
-            ));
-            continue;
-        }
-        out.items.push(Pending {
-            key: key(id),
-            kind: ExportDocument::Desadv,
-            doc,
-        });
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn invoices(
-    reader: &OdooReader<'_>,
-    journal: &Journal,
-    export: &ExportConfig,
-    customers: &[i64],
-    parties: &Parties,
-    done: &BTreeSetOrHash,
-    out: &mut Collected,
-) -> Result<(), Problem> {
-    let d = domain(
-        journal,
-        export,
-        ExportDocument::Invoice,
-        "invoice_date",
-        vec![
-            json!(["move_type", "in", ["out_invoice", "out_refund"]]),
-            json!(["state", "=", "posted"]),
-            json!(["partner_id", "in", customers]),
-        ],
-    )
-    .await?;
-    let Some(d) = d else { return Ok(()) };
-    let moves = reader
-        .read(
-            "account.move",
-            d,
-            &[
-                "name",
-                "move_type",
-                "invoice_date",
-                "invoice_date_due",
-                "ref",
-                "currency_id",
-                "partner_shipping_id",
-                "amount_untaxed",
-                "amount_tax",
-                "amount_total",
-            ],
-        )
-        .await?;
-    let key = |id: i64| format!("invoice:account.move:{id}");
-    let moves = fresh(moves, key, done, out);
-    if moves.is_empty() {
-        return Ok(());
-    }
-    let lines = reader
-        .read(
-            "account.move.line",
-            json!([
-                ["move_id", "in", ids_of(&moves)],
-                ["display_type", "=", "product"]
-            ]),
-            &[
-                "move_id",
-                "product_id",
-                "name",
-                "quantity",
-                "price_unit",
-                "discount",
-                "price_subtotal",
-                "tax_ids",
-                "product_uom_id",
-            ],
-        )
-        .await?;
-    let products = reader.products(product_ids(lines.iter())).await?;
-    let tax_ids: BTreeSet<i64> = lines
-        .iter()
-        .filter_map(|l| l.get("tax_ids").and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_i64)
-        .collect();
-    let taxes: HashMap<i64, Tax> = if tax_ids.is_empty() {
-        HashMap::new()
-    } else {
-        let ids: Vec<i64> = tax_ids.into_iter().collect();
-        reader
-            .read(
-                "account.tax",
-                json!([["id", "in", ids], ["active", "in", [true, false]]]),
-                &["amount", "amount_type"],
-            )
-            .await?
-            .iter()
-            .filter(|t| {
-                t.get("amount_type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("percent")
-                    == "percent"
-            })
-            .filter_map(|t| {
-                Some((
-                    t.get("id")?.as_i64()?,
-                    Tax {
-                        rate: odoo::dec(t.get("amount"))?,
-                    },
-                ))
-            })
-            .collect()
-    };
-    let shipping = reader
-        .partners(
-            moves
-                .iter()
-                .filter_map(|m| m2o_id(m.get("partner_shipping_id"))),
-        )
-        .await?;
-    let mut lines = by_parent(lines, "move_id");
-    for m in &moves {
-        let id = m.get("id").and_then(Value::as_i64).unwrap_or_default();
-        let ls = lines.remove(&id).unwrap_or_default();
-        let delivery = m2o_id(m.get("partner_shipping_id")).and_then(|s| shipping.get(&s));
-        let doc = odoo::invoice_document(reader, m, &ls, &products, &taxes, delivery, parties);
-        out.items.push(Pending {
-            key: key(id),
-            kind: ExportDocument::Invoice,
-            doc,
-        });
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn stock(
-    reader: &OdooReader<'_>,
-    journal: &Journal,
-    export: &ExportConfig,
-    p: &PartnerConfig,
-    parties: &Parties,
-    now: DateTime<Utc>,
-    today: NaiveDate,
-    out: &mut Collected,
-) -> Result<(), Problem> {
-    let prefix = format!("stock:{}:", p.id);
-    let interval_ms = (export.stock_interval_secs.max(1) * 1000) as i64;
-    if let Some(last) = journal.export_last_created(&export.name, &prefix).await? {
-        if crate::journal::now_ms() - last < interval_ms {
+            .await?;
+        let key = |id: i64| record_key(ExportDocument::Ordrsp, "sale.order", id);
+        if orders.is_empty() {
             return Ok(());
         }
+        let uom = reader.sale_uom_field();
+        let lines = reader
+            .read(
+                "sale.order.line",
+                json!([
+                    ["order_id", "in", ids_of(&orders)],
+                    ["display_type", "=", false]
+                ]),
+                &[
+                    "order_id",
+                    "product_id",
+                    "name",
+                    "product_uom_qty",
+                    "price_unit",
+                    "discount",
+                    "price_subtotal",
+                    uom,
+                ],
+            )
+            .await?;
+        let products = reader.products(product_ids(lines.iter())).await?;
+        let shipping = reader
+            .partners(
+                orders
+                    .iter()
+                    .filter_map(|o| m2o_id(o.get("partner_shipping_id"))),
+            )
+            .await?;
+        let mut lines = by_parent(lines, "order_id");
+        for o in &orders {
+            let id = o.get("id").and_then(Value::as_i64).unwrap_or_default();
+            let ls = lines.remove(&id).unwrap_or_default();
+            let delivery = m2o_id(o.get("partner_shipping_id")).and_then(|s| shipping.get(&s));
+            let doc =
+                odoo::order_response_document(reader, o, &ls, &products, delivery, parties, today);
+            out.items.push(Pending {
+                key: key(id),
+                kind: ExportDocument::Ordrsp,
+                doc,
+            });
+        }
+        Ok(())
     }
-    let quants = reader
-        .read(
-            "stock.quant",
-            json!([["location_id.usage", "=", "internal"]]),
-            &["product_id", "quantity", "reserved_quantity"],
-        )
-        .await?;
-    let products = reader.products(product_ids(quants.iter())).await?;
-    let number = format!("STK-{}", now.format("%Y%m%d%H%M"));
-    let doc = odoo::stock_document(number, &quants, &products, parties, today);
-    out.items.push(Pending {
-        key: format!("{prefix}{}", now.timestamp_millis() / interval_ms),
-        kind: ExportDocument::Stock,
-        doc,
-    });
-    Ok(())
+
+    async fn desadv(&self, out: &mut Collected) -> Result<(), Problem> {
+        let (reader, customers, parties, today) =
+            (self.reader, self.customers, self.parties, self.today);
+        let pickings = self
+            .candidates(
+                ExportDocument::Desadv,
+                "stock.picking",
+                "date_done",
+                vec![
+                    json!(["state", "=", "done"]),
+                    json!(["picking_type_code", "=", "outgoing"]),
+                    json!(["partner_id", "in", customers]),
+                ],
+                &["name", "date_done", "sale_id", "partner_id", "origin"],
+                out,
+            )
+            .await?;
+        let key = |id: i64| record_key(ExportDocument::Desadv, "stock.picking", id);
+        if pickings.is_empty() {
+            return Ok(());
+        }
+        let qty = reader.move_quantity_field();
+        let moves = reader
+            .read(
+                "stock.move",
+                json!([["picking_id", "in", ids_of(&pickings)]]),
+                &["picking_id", "product_id", "product_uom", qty],
+            )
+            .await?;
+        let products = reader.products(product_ids(moves.iter())).await?;
+        let sale_ids: Vec<i64> = pickings
+            .iter()
+            .filter_map(|p| m2o_id(p.get("sale_id")))
+            .collect();
+        let refs: HashMap<i64, String> = if sale_ids.is_empty() {
+            HashMap::new()
+        } else {
+            reader
+                .read(
+                    "sale.order",
+                    json!([["id", "in", sale_ids]]),
+                    &["client_order_ref"],
+                )
+                .await?
+                .iter()
+                .filter_map(|r| Some((r.get("id")?.as_i64()?, text(r.get("client_order_ref"))?)))
+                .collect()
+        };
+        let delivered_to = reader
+            .partners(pickings.iter().filter_map(|p| m2o_id(p.get("partner_id"))))
+            .await?;
+        let mut moves = by_parent(moves, "picking_id");
+        for pk in &pickings {
+            let id = pk.get("id").and_then(Value::as_i64).unwrap_or_default();
+            let ms = moves.remove(&id).unwrap_or_default();
+            let order_ref = m2o_id(pk.get("sale_id")).and_then(|s| refs.get(&s).cloned());
+            let delivery = m2o_id(pk.get("partner_id")).and_then(|s| delivered_to.get(&s));
+            let doc = odoo::despatch_document(
+                reader, pk, &ms, &products, order_ref, delivery, parties, today,
+            );
+            if doc.lines.is_empty() {
+                out.problems.push(format!(
+                    "delivery {} has no done quantity: not sent",
+                    doc.number
+                ));
+                continue;
+            }
+            out.items.push(Pending {
+                key: key(id),
+                kind: ExportDocument::Desadv,
+                doc,
+            });
+        }
+        Ok(())
+    }
+
+    async fn invoices(&self, out: &mut Collected) -> Result<(), Problem> {
+        let (reader, customers, parties) = (self.reader, self.customers, self.parties);
+        let moves = self
+            .candidates(
+                ExportDocument::Invoice,
+                "account.move",
+                "invoice_date",
+                vec![
+                    json!(["move_type", "in", ["out_invoice", "out_refund"]]),
+                    json!(["state", "=", "posted"]),
+                    json!(["partner_id", "in", customers]),
+                ],
+                &[
+                    "name",
+                    "move_type",
+                    "invoice_date",
+                    "invoice_date_due",
+                    "ref",
+                    "currency_id",
+                    "partner_shipping_id",
+                    "amount_untaxed",
+                    "amount_tax",
+                    "amount_total",
+                ],
+                out,
+            )
+            .await?;
+        let key = |id: i64| record_key(ExportDocument::Invoice, "account.move", id);
+        if moves.is_empty() {
+            return Ok(());
+        }
+        let lines = reader
+            .read(
+                "account.move.line",
+                json!([
+                    ["move_id", "in", ids_of(&moves)],
+                    ["display_type", "=", "product"]
+                ]),
+                &[
+                    "move_id",
+                    "product_id",
+                    "name",
+                    "quantity",
+                    "price_unit",
+                    "discount",
+                    "price_subtotal",
+                    "tax_ids",
+                    "product_uom_id",
+                ],
+            )
+            .await?;
+        let products = reader.products(product_ids(lines.iter())).await?;
+        let tax_ids: BTreeSet<i64> = lines
+            .iter()
+            .filter_map(|l| l.get("tax_ids").and_then(Value::as_array))
+            .flatten()
+            .filter_map(Value::as_i64)
+            .collect();
+        let taxes: HashMap<i64, Tax> = if tax_ids.is_empty() {
+            HashMap::new()
+        } else {
+            let ids: Vec<i64> = tax_ids.into_iter().collect();
+            reader
+                .read(
+                    "account.tax",
+                    json!([["id", "in", ids], ["active", "in", [true, false]]]),
+                    &["amount", "amount_type"],
+                )
+                .await?
+                .iter()
+                .filter(|t| {
+                    t.get("amount_type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("percent")
+                        == "percent"
+                })
+                .filter_map(|t| {
+                    Some((
+                        t.get("id")?.as_i64()?,
+                        Tax {
+                            rate: odoo::dec(t.get("amount"))?,
+                        },
+                    ))
+                })
+                .collect()
+        };
+        let shipping = reader
+            .partners(
+                moves
+                    .iter()
+                    .filter_map(|m| m2o_id(m.get("partner_shipping_id"))),
+            )
+            .await?;
+        let mut lines = by_parent(lines, "move_id");
+        for m in &moves {
+            let id = m.get("id").and_then(Value::as_i64).unwrap_or_default();
+            let ls = lines.remove(&id).unwrap_or_default();
+            let delivery = m2o_id(m.get("partner_shipping_id")).and_then(|s| shipping.get(&s));
+            let doc = odoo::invoice_document(reader, m, &ls, &products, &taxes, delivery, parties);
+            out.items.push(Pending {
+                key: key(id),
+                kind: ExportDocument::Invoice,
+                doc,
+            });
+        }
+        Ok(())
+    }
+
+    async fn stock(
+        &self,
+        p: &PartnerConfig,
+        now: DateTime<Utc>,
+        out: &mut Collected,
+    ) -> Result<(), Problem> {
+        let (reader, journal, export, parties, today) = (
+            self.reader,
+            self.journal,
+            self.export,
+            self.parties,
+            self.today,
+        );
+        let prefix = format!("stock:{}:", p.id);
+        let interval_ms = (export.stock_interval_secs.max(1) * 1000) as i64;
+        if let Some(last) = journal.export_last_created(&export.name, &prefix).await? {
+            if crate::journal::now_ms() - last < interval_ms {
+                return Ok(());
+            }
+        }
+        let quants = reader
+            .read(
+                "stock.quant",
+                json!([["location_id.usage", "=", "internal"]]),
+                &["product_id", "quantity", "reserved_quantity"],
+            )
+            .await?;
+        let products = reader.products(product_ids(quants.iter())).await?;
+        let number = format!("STK-{}", now.format("%Y%m%d%H%M"));
+        let doc = odoo::stock_document(number, &quants, &products, parties, today);
+        out.items.push(Pending {
+            key: format!("{prefix}{}", now.timestamp_millis() / interval_ms),
+            kind: ExportDocument::Stock,
+            doc,
+        });
+        Ok(())
+    }
 }
 
 /// Runs a pass of `export` every `interval_secs` until `shutdown` turns
