@@ -146,6 +146,14 @@ fn party_from(role: PartyRole, info: &PartnerInfo) -> Party {
     p
 }
 
+/// Sorted ids without repeats.
+fn unique(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    ids.into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Reads what the exports need from one Odoo server.
 #[derive(Debug, Clone, Copy)]
 pub struct OdooReader<'a> {
@@ -182,11 +190,7 @@ impl OdooReader<'_> {
         &self,
         ids: impl IntoIterator<Item = i64>,
     ) -> Result<HashMap<i64, Product>, OdooError> {
-        let ids: Vec<i64> = ids
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let ids = unique(ids);
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -219,11 +223,7 @@ impl OdooReader<'_> {
         &self,
         ids: impl IntoIterator<Item = i64>,
     ) -> Result<HashMap<i64, PartnerInfo>, OdooError> {
-        let ids: Vec<i64> = ids
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let ids = unique(ids);
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
