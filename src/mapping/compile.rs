@@ -198,13 +198,8 @@ pub struct CompiledMapping {
     pub(crate) document_type: DocumentType,
     pub(crate) type_by_code: HashMap<String, DocumentType>,
     pub(crate) groups: Vec<Group>,
-    /// Per structure level, the tags it takes: level `g` is group `g`
-    /// (0 = message root, header section); level `groups.len()` is the
-    /// root's summary section. Small, so a linear scan beats hashing.
-    pub(crate) levels: Vec<Vec<(Tag, Resolution)>>,
     pub(crate) separator: Option<Tag>,
     pub(crate) required: Vec<Tag>,
-    pub(crate) once: Vec<Tag>,
     pub(crate) lenient: bool,
     /// Code tables, each sorted by code for binary search.
     pub(crate) tables: Vec<Vec<(String, String)>>,
@@ -214,6 +209,151 @@ pub struct CompiledMapping {
     pub(crate) actions: Vec<Vec<(Tag, Actions)>>,
     pub(crate) defaults: DefaultsSpec,
     pub envelope: Option<EnvelopePolicy>,
+    /// The same structure and actions as dense tables, indexed by tag id:
+    /// what the engine consults for every segment.
+    pub(crate) dense: Dense,
+}
+
+/// A small open-addressing map from segment tag to a dense id (0..n).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TagIndex {
+    /// Slot keys: the tag as `0x01_aa_bb_cc`, 0 for an empty slot.
+    keys: Vec<u32>,
+    ids: Vec<u16>,
+    shift: u32,
+    len: usize,
+}
+
+impl TagIndex {
+    fn key(tag: Tag) -> u32 {
+        0x0100_0000 | (u32::from(tag[0]) << 16) | (u32::from(tag[1]) << 8) | u32::from(tag[2])
+    }
+
+    fn slot(&self, key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B1) >> self.shift) as usize
+    }
+
+    /// An index of `tags` (duplicates get one id).
+    fn new(tags: impl IntoIterator<Item = Tag>) -> TagIndex {
+        let tags: Vec<Tag> = tags.into_iter().collect();
+        let mut bits = 4u32;
+        while (1usize << bits) < tags.len() * 2 {
+            bits += 1;
+        }
+        let size = 1usize << bits;
+        let mut index = TagIndex {
+            keys: vec![0; size],
+            ids: vec![0; size],
+            shift: 32 - bits,
+            len: 0,
+        };
+        for tag in tags {
+            let key = TagIndex::key(tag);
+            let mut i = index.slot(key);
+            loop {
+                if index.keys[i] == key {
+                    break;
+                }
+                if index.keys[i] == 0 {
+                    index.keys[i] = key;
+                    index.ids[i] = index.len as u16;
+                    index.len += 1;
+                    break;
+                }
+                i = (i + 1) & (size - 1);
+            }
+        }
+        index
+    }
+
+    /// Number of distinct tags.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The dense id of `tag`, `None` when the mapping does not know it.
+    #[inline]
+    pub(crate) fn get(&self, tag: Tag) -> Option<usize> {
+        let key = TagIndex::key(tag);
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                return Some(usize::from(self.ids[i]));
+            }
+            if k == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// `Dense::flags` bit: the tag is required in the message.
+pub(crate) const REQUIRED: u8 = 1;
+/// `Dense::flags` bit: the tag may occur only once.
+pub(crate) const ONCE: u8 = 2;
+
+/// Per-segment lookups as flat arrays indexed by `TagIndex` ids.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dense {
+    pub tags: TagIndex,
+    /// `resolution[level * tags.len() + id]`: how the tag fits at a level
+    /// of the structure. Level `g` is group `g` (0 = message root, header
+    /// section); level `groups.len()` is the root's summary section.
+    pub resolution: Vec<Option<Resolution>>,
+    /// `actions[group * tags.len() + id]`: index into
+    /// `CompiledMapping::actions[group]`, `u32::MAX` for none.
+    pub actions: Vec<u32>,
+    /// `REQUIRED` / `ONCE` bits per tag id.
+    pub flags: Vec<u8>,
+}
+
+impl Dense {
+    fn build(
+        levels: &[Vec<(Tag, Resolution)>],
+        actions: &[Vec<(Tag, Actions)>],
+        required: &[Tag],
+        once: &[Tag],
+    ) -> Dense {
+        let all = levels
+            .iter()
+            .flat_map(|l| l.iter().map(|(t, _)| *t))
+            .chain(actions.iter().flat_map(|a| a.iter().map(|(t, _)| *t)))
+            .chain(required.iter().copied())
+            .chain(once.iter().copied());
+        let tags = TagIndex::new(all);
+        let n = tags.len();
+        let mut dense = Dense {
+            resolution: vec![None; levels.len() * n],
+            actions: vec![u32::MAX; actions.len() * n],
+            flags: vec![0; n],
+            tags,
+        };
+        for (level, list) in levels.iter().enumerate() {
+            for (t, r) in list {
+                if let Some(id) = dense.tags.get(*t) {
+                    dense.resolution[level * n + id] = Some(*r);
+                }
+            }
+        }
+        for (g, list) in actions.iter().enumerate() {
+            for (i, (t, _)) in list.iter().enumerate() {
+                if let Some(id) = dense.tags.get(*t) {
+                    dense.actions[g * n + id] = i as u32;
+                }
+            }
+        }
+        for (list, bit) in [(required, REQUIRED), (once, ONCE)] {
+            for t in list {
+                if let Some(id) = dense.tags.get(*t) {
+                    dense.flags[id] |= bit;
+                }
+            }
+        }
+        dense
+    }
 }
 
 pub(crate) const ANY_GROUP: u16 = u16::MAX;
@@ -529,17 +669,17 @@ impl CompiledMapping {
             }
         }
 
+        let dense = Dense::build(&levels, &actions, &required, &once);
         Ok(CompiledMapping {
+            dense,
             message_type: spec.message_type.clone(),
             directories: spec.directories.clone(),
             fallback: spec.fallback,
             document_type,
             type_by_code,
             groups,
-            levels,
             separator,
             required,
-            once,
             lenient: spec.structure.lenient,
             tables,
             rules,

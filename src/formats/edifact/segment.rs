@@ -287,7 +287,7 @@ impl<'a> Segment<'a> {
         let raw = self.raw(element, component)?;
         Some(match unescape(raw, self.release) {
             Cow::Borrowed(b) => self.charset.decode(b),
-            Cow::Owned(v) => Cow::Owned(self.charset.decode(&v).into_owned()),
+            Cow::Owned(v) => Cow::Owned(self.charset.decode_owned(v)),
         })
     }
 
