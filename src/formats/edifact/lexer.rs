@@ -13,7 +13,7 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memchr2, memmem};
 
-use super::segment::{split, Classes, ElementSpan, Span};
+use super::segment::{scan, split, Classes, ElementSpan, ScanClasses, Span};
 use super::{Charset, Delimiters, Segment};
 
 const INITIAL_BUFFER: usize = 256 * 1024;
@@ -67,7 +67,10 @@ pub struct Lexer<R> {
     bytes_read: u64,
     current: Current,
     classes: Classes,
+    scan_classes: ScanClasses,
     repeats: bool,
+    /// Whether the current segment holds release characters.
+    escaped: bool,
 }
 
 impl<R: Read> Lexer<R> {
@@ -90,7 +93,9 @@ impl<R: Read> Lexer<R> {
             bytes_read: 0,
             current: Current::default(),
             classes: Classes::new(&Delimiters::default()),
+            scan_classes: ScanClasses::new(&Delimiters::default()),
             repeats: false,
+            escaped: false,
         }
     }
 
@@ -105,6 +110,7 @@ impl<R: Read> Lexer<R> {
         if d != self.delimiters {
             self.delimiters = d;
             self.classes = Classes::new(&d);
+            self.scan_classes = ScanClasses::new(&d);
         }
     }
 
@@ -241,6 +247,7 @@ impl<R: Read> Lexer<R> {
             release: self.delimiters.release,
             charset: self.charset,
             repeats: self.repeats,
+            escaped: self.escaped,
             offset: c.offset,
             line: c.line,
         }
@@ -269,6 +276,7 @@ impl<R: Read> Lexer<R> {
             &self.buf[c.start..c.stop]
         };
         self.repeats = split(bytes, &self.classes, &mut self.comps, &mut self.elems);
+        self.escaped = has_byte(bytes, self.delimiters.release);
     }
 
     /// Moves to the next token, `None` at end of input.
@@ -296,7 +304,29 @@ impl<R: Read> Lexer<R> {
                 line,
             }));
         }
-        // Find the terminator, skipping released ones.
+        // The common case in one pass: the whole segment is in the buffer,
+        // on one line; find its terminator and split it at once.
+        if let Some((len, repeats, escaped)) = scan(
+            &self.buf[self.pos..self.end],
+            &self.scan_classes,
+            &mut self.comps,
+            &mut self.elems,
+        ) {
+            let start = self.pos;
+            let stop = start + len;
+            self.pos = stop + 1;
+            self.repeats = repeats;
+            self.escaped = escaped;
+            self.current = Current {
+                in_scratch: false,
+                start,
+                stop,
+                offset,
+                line,
+            };
+            return Ok(Some(Token::Segment));
+        }
+        // General path: find the terminator, skipping released ones.
         let term = self.delimiters.segment;
         let release = self.delimiters.release;
         let mut search_from = self.pos;
@@ -356,6 +386,7 @@ impl<R: Read> Lexer<R> {
             &self.buf[start..stop]
         };
         self.repeats = split(bytes, &self.classes, &mut self.comps, &mut self.elems);
+        self.escaped = has_byte(bytes, self.delimiters.release);
         self.current = Current {
             in_scratch: has_breaks,
             start,
@@ -365,6 +396,11 @@ impl<R: Read> Lexer<R> {
         };
         Ok(Some(Token::Segment))
     }
+}
+
+/// True when `byte` is set and occurs in `bytes`.
+fn has_byte(bytes: &[u8], byte: Option<u8>) -> bool {
+    byte.is_some_and(|b| memchr(b, bytes).is_some())
 }
 
 /// True when `head` starts with a service segment that may open a file.
