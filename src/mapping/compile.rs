@@ -203,6 +203,8 @@ pub struct CompiledMapping {
     pub(crate) lenient: bool,
     /// Code tables, each sorted by code for binary search.
     pub(crate) tables: Vec<Vec<(String, String)>>,
+    /// Per code table, a hash index of its short codes.
+    pub(crate) code_index: Vec<CodeIndex>,
     pub(crate) rules: Vec<Rule>,
     /// Per group, per tag: the rules (in file order, `*/TAG` rules
     /// included) and checks to run.
@@ -286,6 +288,86 @@ impl TagIndex {
                 return None;
             }
             i = (i + 1) & mask;
+        }
+    }
+}
+
+/// Finds a code of a table from its raw bytes in a few instructions: codes
+/// of up to 7 bytes (nearly all of them) packed into a `u64` key, in a
+/// small open-addressing table. Longer codes are not indexed (`get` says
+/// `None`: the caller falls back to a binary search).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CodeIndex {
+    keys: Vec<u64>,
+    /// Index of the entry in the sorted table.
+    entries: Vec<u32>,
+    shift: u32,
+}
+
+impl CodeIndex {
+    /// The key of a code: its bytes and its length, 0 when too long or empty.
+    #[inline]
+    fn key(code: &[u8]) -> u64 {
+        if code.is_empty() || code.len() > 7 {
+            return 0;
+        }
+        let mut k = (code.len() as u64) << 56;
+        for (i, &b) in code.iter().enumerate() {
+            k |= u64::from(b) << (8 * i);
+        }
+        k
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn new(table: &[(String, String)]) -> CodeIndex {
+        let mut bits = 3u32;
+        while (1usize << bits) < table.len() * 2 {
+            bits += 1;
+        }
+        let size = 1usize << bits;
+        let mut index = CodeIndex {
+            keys: vec![0; size],
+            entries: vec![0; size],
+            shift: 64 - bits,
+        };
+        for (i, (code, _)) in table.iter().enumerate() {
+            let key = CodeIndex::key(code.as_bytes());
+            if key == 0 {
+                continue;
+            }
+            let mut s = index.slot(key);
+            while index.keys[s] != 0 {
+                s = (s + 1) & (size - 1);
+            }
+            index.keys[s] = key;
+            index.entries[s] = i as u32;
+        }
+        index
+    }
+
+    /// `Some(Some(i))`: the code is entry `i`; `Some(None)`: the table
+    /// does not have it; `None`: not indexable, search the table.
+    #[inline]
+    pub(crate) fn get(&self, code: &[u8]) -> Option<Option<usize>> {
+        let key = CodeIndex::key(code);
+        if key == 0 {
+            return None;
+        }
+        let mask = self.keys.len() - 1;
+        let mut s = self.slot(key);
+        loop {
+            let k = self.keys[s];
+            if k == key {
+                return Some(Some(self.entries[s] as usize));
+            }
+            if k == 0 {
+                return Some(None);
+            }
+            s = (s + 1) & mask;
         }
     }
 }
@@ -681,6 +763,7 @@ impl CompiledMapping {
             separator,
             required,
             lenient: spec.structure.lenient,
+            code_index: tables.iter().map(|t| CodeIndex::new(t)).collect(),
             tables,
             rules,
             actions,

@@ -122,16 +122,25 @@ impl<'m> MessageMapper<'m> {
     /// Starts mapping a message. `base` locates the message (file,
     /// interchange, message index and reference) for diagnostics.
     pub fn new(mapping: &'m CompiledMapping, base: Location) -> MessageMapper<'m> {
+        let mut stack = Vec::with_capacity(8);
+        stack.push(0);
         MessageMapper {
             mapping,
             doc: Document::new(mapping.document_type, String::new()),
-            stack: vec![0],
+            stack,
             section: 0,
             cur: Currents::default(),
             counts: Vec::new(),
             diagnostics: Vec::new(),
             base,
         }
+    }
+
+    /// Reserves room for `n` lines, e.g. as many as the previous message
+    /// of the stream had: the lines vector then grows (and moves its
+    /// lines) once rather than at every doubling.
+    pub fn reserve_lines(&mut self, n: usize) {
+        self.doc.lines.reserve(n);
     }
 
     fn loc(&self, seg: &Segment<'_>, position: u32) -> Location {
@@ -373,7 +382,11 @@ impl<'m> MessageMapper<'m> {
         let raw = seg.raw(p.element as usize, p.component as usize)?;
         if raw.is_ascii() && !seg.has_release(raw) {
             let t: &'m [(String, String)] = &self.mapping.tables[table];
-            if let Ok(i) = t.binary_search_by(|(k, _)| k.as_bytes().cmp(raw)) {
+            let found = match self.mapping.code_index[table].get(raw) {
+                Some(hit) => hit,
+                None => t.binary_search_by(|(k, _)| k.as_bytes().cmp(raw)).ok(),
+            };
+            if let Some(i) = found {
                 return Some(Cow::Borrowed(t[i].1.as_str()));
             }
         }

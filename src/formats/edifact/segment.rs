@@ -243,6 +243,9 @@ pub struct NotANumber(pub String);
 /// Parses an EDIFACT numeric value: optional leading sign, digits, one
 /// decimal mark (`.` or `,`: ISO 9735 allows either whatever the UNA says).
 pub fn parse_decimal(raw: &[u8]) -> Result<Decimal, NotANumber> {
+    if let Some(d) = parse_short_decimal(raw) {
+        return Ok(d);
+    }
     let bad = || NotANumber(String::from_utf8_lossy(raw).into_owned());
     let s = raw;
     let (neg, digits) = match s.first() {
@@ -280,6 +283,43 @@ pub fn parse_decimal(raw: &[u8]) -> Result<Decimal, NotANumber> {
         mantissa = -mantissa;
     }
     Ok(Decimal::from_i128_with_scale(mantissa, scale))
+}
+
+/// [`parse_decimal`] for the common case, up to 18 digits: the mantissa
+/// fits a `u64`, no overflow check needed. `None` for anything else (the
+/// general parser then decides, and explains errors).
+#[inline]
+fn parse_short_decimal(raw: &[u8]) -> Option<Decimal> {
+    let (neg, digits) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut scale: u32 = 0;
+    let mut seen_mark = false;
+    let mut seen_digit = false;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d < 10 {
+            mantissa = mantissa * 10 + u64::from(d);
+            seen_digit = true;
+            scale += u32::from(seen_mark);
+        } else if (b == b'.' || b == b',') && !seen_mark {
+            seen_mark = true;
+        } else {
+            return None;
+        }
+    }
+    if !seen_digit {
+        return None;
+    }
+    // At most 18 digits: below 10^18 < i64::MAX.
+    let value = mantissa as i64;
+    Some(Decimal::new(if neg { -value } else { value }, scale))
 }
 
 /// One segment, borrowed from the lexer until the next call.
@@ -492,6 +532,18 @@ mod tests {
         assert!(parse_decimal(b"1.2.3").is_err());
         assert!(parse_decimal(b"").is_err());
         assert!(parse_decimal(b"99999999999999999999999999999999999").is_err());
+        // Long mantissas go through the general parser.
+        assert_eq!(
+            parse_decimal(b"-1234567890.1234567890123")
+                .unwrap()
+                .to_string(),
+            "-1234567890.1234567890123"
+        );
+        assert_eq!(parse_decimal(b"-0").unwrap().to_string(), "0");
+        assert_eq!(parse_decimal(b",5").unwrap().to_string(), "0.5");
+        assert!(parse_decimal(b"-").is_err());
+        assert!(parse_decimal(b".").is_err());
+        assert!(parse_decimal(b"1,2,3").is_err());
     }
 
     #[test]
