@@ -914,4 +914,26 @@ mod tests {
         assert!(Path::parse("x").is_err());
         assert_eq!(parse_table_ref("dates(1.1)").unwrap(), ("dates", "1.1"));
     }
+
+    #[test]
+    fn code_and_tag_indexes() {
+        let table: Vec<(String, String)> = ["*", "1234567", "12345678", "21", "AAA", "EN"]
+            .iter()
+            .map(|c| (c.to_string(), format!("v{c}")))
+            .collect();
+        let index = CodeIndex::new(&table);
+        for (i, (code, _)) in table.iter().enumerate() {
+            let expect = if code.len() > 7 { None } else { Some(Some(i)) };
+            assert_eq!(index.get(code.as_bytes()), expect, "{code}");
+        }
+        assert_eq!(index.get(b"2"), Some(None));
+        assert_eq!(index.get(b"AA"), Some(None));
+        assert_eq!(index.get(b""), None);
+        let tags = TagIndex::new([*b"LIN", *b"QTY", *b"LIN", *b"N1 "]);
+        assert_eq!(tags.len(), 3);
+        assert_eq!(tags.get(*b"LIN"), Some(0));
+        assert_eq!(tags.get(*b"N1 "), Some(2));
+        assert_eq!(tags.get(*b"MOA"), None);
+        assert_eq!(tags.get([0; 3]), None);
+    }
 }

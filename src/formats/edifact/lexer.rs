@@ -460,6 +460,49 @@ mod tests {
         assert_eq!(texts[0].as_deref(), Some("UNOA"));
     }
 
+    /// Every value of every segment, as text.
+    fn values<R: Read>(mut lx: Lexer<R>) -> Vec<(String, Vec<Option<String>>)> {
+        let mut out = Vec::new();
+        while let Some(t) = lx.advance().unwrap() {
+            if t == Token::Segment {
+                let s = lx.segment();
+                let mut v = Vec::new();
+                for e in 1..=s.element_count() {
+                    for c in 1..=s.component_count(e) {
+                        v.push(s.text(e, c).map(|t| t.into_owned()));
+                    }
+                }
+                out.push((s.tag().into_owned(), v));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn one_pass_and_general_path_agree() {
+        /// Hands out at most 3 bytes per read: segments straddle the
+        /// buffer's end and go through the general path.
+        struct Small<'a>(&'a [u8]);
+        impl Read for Small<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(out.len()).min(3);
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input: &[u8] = b"UNA:+.? 'UNB+UNOC:3+A+B'UNH+1+ORDERS:D:96A:UN'\
+            FTX+AAA+++a?+b?:c??'FTX+AAA+++x?\ny:z'FTX+AAA+++wr\r\napped'\
+            IMD+F++:::end??'IMD+F++:::?''UNT+6+1'UNZ+1+1'?";
+        let whole = values(Lexer::new(input));
+        assert_eq!(whole, values(Lexer::new(Small(input))));
+        assert_eq!(whole[2].1[3].as_deref(), Some("a+b:c?"));
+        assert_eq!(whole[3].1[3].as_deref(), Some("xy"));
+        assert_eq!(whole[4].1[3].as_deref(), Some("wrapped"));
+        assert_eq!(whole[5].1[5].as_deref(), Some("end?"));
+        assert_eq!(whole[6].1[5].as_deref(), Some("'"));
+    }
+
     #[test]
     fn tiny_reads_give_same_result() {
         struct Trickle<'a>(&'a [u8]);
