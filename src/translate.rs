@@ -390,6 +390,9 @@ impl<'r> Translator<'r> {
         let mut message_diags: Vec<Diagnostic> = Vec::new();
         let mut mapper: Option<MessageMapper<'_>> = None;
         let mut in_message = false;
+        // Lines of the previous document (up to 1024): room reserved in
+        // the next one.
+        let mut last_lines = 0;
 
         loop {
             let pending = reader.take_diagnostics();
@@ -440,7 +443,11 @@ impl<'r> Translator<'r> {
                     };
                     let dir = m.directory();
                     match self.registry.mapping(&m.message_type, &dir, partner) {
-                        Some(mapping) => mapper = Some(MessageMapper::new(mapping, base)),
+                        Some(mapping) => {
+                            let mut mp = MessageMapper::new(mapping, base);
+                            mp.reserve_lines(last_lines);
+                            mapper = Some(mp);
+                        }
                         None => {
                             mapper = None;
                             message_diags.push(
@@ -484,6 +491,7 @@ impl<'r> Translator<'r> {
                     let mut diags = std::mem::take(&mut message_diags);
                     let document = mapper.take().map(|mp| {
                         let (doc, mut d) = mp.finish(&interchange, group.as_ref(), &m);
+                        last_lines = doc.lines.len().min(1024);
                         diags.append(&mut d);
                         Box::new(doc)
                     });

@@ -198,22 +198,244 @@ pub struct CompiledMapping {
     pub(crate) document_type: DocumentType,
     pub(crate) type_by_code: HashMap<String, DocumentType>,
     pub(crate) groups: Vec<Group>,
-    /// Per structure level, the tags it takes: level `g` is group `g`
-    /// (0 = message root, header section); level `groups.len()` is the
-    /// root's summary section. Small, so a linear scan beats hashing.
-    pub(crate) levels: Vec<Vec<(Tag, Resolution)>>,
     pub(crate) separator: Option<Tag>,
     pub(crate) required: Vec<Tag>,
-    pub(crate) once: Vec<Tag>,
     pub(crate) lenient: bool,
     /// Code tables, each sorted by code for binary search.
     pub(crate) tables: Vec<Vec<(String, String)>>,
+    /// Per code table, a hash index of its short codes.
+    pub(crate) code_index: Vec<CodeIndex>,
     pub(crate) rules: Vec<Rule>,
     /// Per group, per tag: the rules (in file order, `*/TAG` rules
     /// included) and checks to run.
     pub(crate) actions: Vec<Vec<(Tag, Actions)>>,
     pub(crate) defaults: DefaultsSpec,
     pub envelope: Option<EnvelopePolicy>,
+    /// The same structure and actions as dense tables, indexed by tag id:
+    /// what the engine consults for every segment.
+    pub(crate) dense: Dense,
+}
+
+/// A small open-addressing map from segment tag to a dense id (0..n).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TagIndex {
+    /// Slot keys: the tag as `0x01_aa_bb_cc`, 0 for an empty slot.
+    keys: Vec<u32>,
+    ids: Vec<u16>,
+    shift: u32,
+    len: usize,
+}
+
+impl TagIndex {
+    fn key(tag: Tag) -> u32 {
+        0x0100_0000 | (u32::from(tag[0]) << 16) | (u32::from(tag[1]) << 8) | u32::from(tag[2])
+    }
+
+    fn slot(&self, key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B1) >> self.shift) as usize
+    }
+
+    /// An index of `tags` (duplicates get one id).
+    fn new(tags: impl IntoIterator<Item = Tag>) -> TagIndex {
+        let tags: Vec<Tag> = tags.into_iter().collect();
+        let mut bits = 4u32;
+        while (1usize << bits) < tags.len() * 2 {
+            bits += 1;
+        }
+        let size = 1usize << bits;
+        let mut index = TagIndex {
+            keys: vec![0; size],
+            ids: vec![0; size],
+            shift: 32 - bits,
+            len: 0,
+        };
+        for tag in tags {
+            let key = TagIndex::key(tag);
+            let mut i = index.slot(key);
+            loop {
+                if index.keys[i] == key {
+                    break;
+                }
+                if index.keys[i] == 0 {
+                    index.keys[i] = key;
+                    index.ids[i] = index.len as u16;
+                    index.len += 1;
+                    break;
+                }
+                i = (i + 1) & (size - 1);
+            }
+        }
+        index
+    }
+
+    /// Number of distinct tags.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The dense id of `tag`, `None` when the mapping does not know it.
+    #[inline]
+    pub(crate) fn get(&self, tag: Tag) -> Option<usize> {
+        let key = TagIndex::key(tag);
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                return Some(usize::from(self.ids[i]));
+            }
+            if k == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// Finds a code of a table from its raw bytes in a few instructions: codes
+/// of up to 7 bytes (nearly all of them) packed into a `u64` key, in a
+/// small open-addressing table. Longer codes are not indexed (`get` says
+/// `None`: the caller falls back to a binary search).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CodeIndex {
+    keys: Vec<u64>,
+    /// Index of the entry in the sorted table.
+    entries: Vec<u32>,
+    shift: u32,
+}
+
+impl CodeIndex {
+    /// The key of a code: its bytes and its length, 0 when too long or empty.
+    #[inline]
+    fn key(code: &[u8]) -> u64 {
+        if code.is_empty() || code.len() > 7 {
+            return 0;
+        }
+        let mut k = (code.len() as u64) << 56;
+        for (i, &b) in code.iter().enumerate() {
+            k |= u64::from(b) << (8 * i);
+        }
+        k
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn new(table: &[(String, String)]) -> CodeIndex {
+        let mut bits = 3u32;
+        while (1usize << bits) < table.len() * 2 {
+            bits += 1;
+        }
+        let size = 1usize << bits;
+        let mut index = CodeIndex {
+            keys: vec![0; size],
+            entries: vec![0; size],
+            shift: 64 - bits,
+        };
+        for (i, (code, _)) in table.iter().enumerate() {
+            let key = CodeIndex::key(code.as_bytes());
+            if key == 0 {
+                continue;
+            }
+            let mut s = index.slot(key);
+            while index.keys[s] != 0 {
+                s = (s + 1) & (size - 1);
+            }
+            index.keys[s] = key;
+            index.entries[s] = i as u32;
+        }
+        index
+    }
+
+    /// `Some(Some(i))`: the code is entry `i`; `Some(None)`: the table
+    /// does not have it; `None`: not indexable, search the table.
+    #[inline]
+    pub(crate) fn get(&self, code: &[u8]) -> Option<Option<usize>> {
+        let key = CodeIndex::key(code);
+        if key == 0 {
+            return None;
+        }
+        let mask = self.keys.len() - 1;
+        let mut s = self.slot(key);
+        loop {
+            let k = self.keys[s];
+            if k == key {
+                return Some(Some(self.entries[s] as usize));
+            }
+            if k == 0 {
+                return Some(None);
+            }
+            s = (s + 1) & mask;
+        }
+    }
+}
+
+/// `Dense::flags` bit: the tag is required in the message.
+pub(crate) const REQUIRED: u8 = 1;
+/// `Dense::flags` bit: the tag may occur only once.
+pub(crate) const ONCE: u8 = 2;
+
+/// Per-segment lookups as flat arrays indexed by `TagIndex` ids.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dense {
+    pub tags: TagIndex,
+    /// `resolution[level * tags.len() + id]`: how the tag fits at a level
+    /// of the structure. Level `g` is group `g` (0 = message root, header
+    /// section); level `groups.len()` is the root's summary section.
+    pub resolution: Vec<Option<Resolution>>,
+    /// `actions[group * tags.len() + id]`: index into
+    /// `CompiledMapping::actions[group]`, `u32::MAX` for none.
+    pub actions: Vec<u32>,
+    /// `REQUIRED` / `ONCE` bits per tag id.
+    pub flags: Vec<u8>,
+}
+
+impl Dense {
+    fn build(
+        levels: &[Vec<(Tag, Resolution)>],
+        actions: &[Vec<(Tag, Actions)>],
+        required: &[Tag],
+        once: &[Tag],
+    ) -> Dense {
+        let all = levels
+            .iter()
+            .flat_map(|l| l.iter().map(|(t, _)| *t))
+            .chain(actions.iter().flat_map(|a| a.iter().map(|(t, _)| *t)))
+            .chain(required.iter().copied())
+            .chain(once.iter().copied());
+        let tags = TagIndex::new(all);
+        let n = tags.len();
+        let mut dense = Dense {
+            resolution: vec![None; levels.len() * n],
+            actions: vec![u32::MAX; actions.len() * n],
+            flags: vec![0; n],
+            tags,
+        };
+        for (level, list) in levels.iter().enumerate() {
+            for (t, r) in list {
+                if let Some(id) = dense.tags.get(*t) {
+                    dense.resolution[level * n + id] = Some(*r);
+                }
+            }
+        }
+        for (g, list) in actions.iter().enumerate() {
+            for (i, (t, _)) in list.iter().enumerate() {
+                if let Some(id) = dense.tags.get(*t) {
+                    dense.actions[g * n + id] = i as u32;
+                }
+            }
+        }
+        for (list, bit) in [(required, REQUIRED), (once, ONCE)] {
+            for t in list {
+                if let Some(id) = dense.tags.get(*t) {
+                    dense.flags[id] |= bit;
+                }
+            }
+        }
+        dense
+    }
 }
 
 pub(crate) const ANY_GROUP: u16 = u16::MAX;
@@ -529,18 +751,19 @@ impl CompiledMapping {
             }
         }
 
+        let dense = Dense::build(&levels, &actions, &required, &once);
         Ok(CompiledMapping {
+            dense,
             message_type: spec.message_type.clone(),
             directories: spec.directories.clone(),
             fallback: spec.fallback,
             document_type,
             type_by_code,
             groups,
-            levels,
             separator,
             required,
-            once,
             lenient: spec.structure.lenient,
+            code_index: tables.iter().map(|t| CodeIndex::new(t)).collect(),
             tables,
             rules,
             actions,
@@ -690,5 +913,27 @@ mod tests {
         assert!(Path::parse("0.1").is_err());
         assert!(Path::parse("x").is_err());
         assert_eq!(parse_table_ref("dates(1.1)").unwrap(), ("dates", "1.1"));
+    }
+
+    #[test]
+    fn code_and_tag_indexes() {
+        let table: Vec<(String, String)> = ["*", "1234567", "12345678", "21", "AAA", "EN"]
+            .iter()
+            .map(|c| (c.to_string(), format!("v{c}")))
+            .collect();
+        let index = CodeIndex::new(&table);
+        for (i, (code, _)) in table.iter().enumerate() {
+            let expect = if code.len() > 7 { None } else { Some(Some(i)) };
+            assert_eq!(index.get(code.as_bytes()), expect, "{code}");
+        }
+        assert_eq!(index.get(b"2"), Some(None));
+        assert_eq!(index.get(b"AA"), Some(None));
+        assert_eq!(index.get(b""), None);
+        let tags = TagIndex::new([*b"LIN", *b"QTY", *b"LIN", *b"N1 "]);
+        assert_eq!(tags.len(), 3);
+        assert_eq!(tags.get(*b"LIN"), Some(0));
+        assert_eq!(tags.get(*b"N1 "), Some(2));
+        assert_eq!(tags.get(*b"MOA"), None);
+        assert_eq!(tags.get([0; 3]), None);
     }
 }

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 
-use super::compile::{CompiledMapping, NewKind, Resolution, Rule, Source, Tag};
+use super::compile::{CompiledMapping, NewKind, Resolution, Rule, Source, Tag, ONCE};
 use super::convert;
 use super::target::{Kind, Target, ValueType};
 use crate::diagnostics::{Diagnostic, Location, Severity};
@@ -122,16 +122,25 @@ impl<'m> MessageMapper<'m> {
     /// Starts mapping a message. `base` locates the message (file,
     /// interchange, message index and reference) for diagnostics.
     pub fn new(mapping: &'m CompiledMapping, base: Location) -> MessageMapper<'m> {
+        let mut stack = Vec::with_capacity(8);
+        stack.push(0);
         MessageMapper {
             mapping,
             doc: Document::new(mapping.document_type, String::new()),
-            stack: vec![0],
+            stack,
             section: 0,
             cur: Currents::default(),
             counts: Vec::new(),
             diagnostics: Vec::new(),
             base,
         }
+    }
+
+    /// Reserves room for `n` lines, e.g. as many as the previous message
+    /// of the stream had: the lines vector then grows (and moves its
+    /// lines) once rather than at every doubling.
+    pub fn reserve_lines(&mut self, n: usize) {
+        self.doc.lines.reserve(n);
     }
 
     fn loc(&self, seg: &Segment<'_>, position: u32) -> Location {
@@ -144,8 +153,9 @@ impl<'m> MessageMapper<'m> {
         }
     }
 
-    /// Places `tag` in the structure; returns the group it belongs to.
-    fn resolve(&mut self, tag: Tag) -> Option<u16> {
+    /// Places `tag` (dense id `id`, `None` when the mapping does not know
+    /// the tag) in the structure; returns the group it belongs to.
+    fn resolve(&mut self, tag: Tag, id: Option<usize>) -> Option<u16> {
         let m = self.mapping;
         if m.separator == Some(tag) {
             self.stack.truncate(1);
@@ -153,6 +163,9 @@ impl<'m> MessageMapper<'m> {
             self.section = 1;
             return Some(0);
         }
+        let id = id?;
+        let d = &m.dense;
+        let n = d.tags.len();
         let summary_level = m.groups.len();
         for depth in (0..self.stack.len()).rev() {
             let g = self.stack[depth];
@@ -161,11 +174,14 @@ impl<'m> MessageMapper<'m> {
             } else {
                 g as usize
             };
-            let found = m.levels[level].iter().find(|(t, _)| *t == tag);
-            if let Some((_, r)) = found {
-                self.stack.truncate(depth + 1);
-                self.cur.close_from(depth + 1);
-                return Some(match *r {
+            if let Some(r) = d.resolution[level * n + id] {
+                // Objects of a frame close with it (nothing is deeper
+                // than the top frame, so staying there closes nothing).
+                if depth + 1 < self.stack.len() {
+                    self.stack.truncate(depth + 1);
+                    self.cur.close_from(depth + 1);
+                }
+                return Some(match r {
                     Resolution::Member => g,
                     Resolution::Child(c) => {
                         self.stack.push(c);
@@ -178,11 +194,11 @@ impl<'m> MessageMapper<'m> {
         // after the last line group) enters its summary at the first
         // summary segment the open groups do not take.
         if m.separator.is_none() && self.section == 0 {
-            if let Some((_, r)) = m.levels[summary_level].iter().find(|(t, _)| *t == tag) {
+            if let Some(r) = d.resolution[summary_level * n + id] {
                 self.stack.truncate(1);
                 self.cur.close_from(1);
                 self.section = 1;
-                return Some(match *r {
+                return Some(match r {
                     Resolution::Member => 0,
                     Resolution::Child(c) => {
                         self.stack.push(c);
@@ -199,7 +215,8 @@ impl<'m> MessageMapper<'m> {
     pub fn segment(&mut self, seg: &Segment<'_>, position: u32) {
         let tag = tag_of(seg);
         let m = self.mapping;
-        let group = match self.resolve(tag) {
+        let id = m.dense.tags.get(tag);
+        let group = match self.resolve(tag, id) {
             Some(g) => g,
             None if m.lenient => self.stack.last().copied().unwrap_or(0),
             None => {
@@ -225,12 +242,19 @@ impl<'m> MessageMapper<'m> {
                 g
             }
         };
-        if m.required.contains(&tag) || m.once.contains(&tag) {
-            match self.counts.iter_mut().find(|(t, _)| *t == tag) {
-                Some((_, n)) => *n += 1,
-                None => self.counts.push((tag, 1)),
-            }
-            if m.once.contains(&tag) && self.counts.iter().any(|(t, n)| *t == tag && *n == 2) {
+        let flags = id.map_or(0, |id| m.dense.flags[id]);
+        if flags != 0 {
+            let count = match self.counts.iter_mut().find(|(t, _)| *t == tag) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    self.counts.push((tag, 1));
+                    1
+                }
+            };
+            if flags & ONCE != 0 && count == 2 {
                 let loc = self.loc(seg, position);
                 self.diagnostics.push(
                     Diagnostic::error(
@@ -242,10 +266,10 @@ impl<'m> MessageMapper<'m> {
                 );
             }
         }
-        let actions = m.actions[group as usize]
-            .iter()
-            .find(|(t, _)| *t == tag)
-            .map(|(_, a)| a);
+        let actions = id
+            .map(|id| m.dense.actions[group as usize * m.dense.tags.len() + id])
+            .filter(|&i| i != u32::MAX)
+            .map(|i| &m.actions[group as usize][i as usize].1);
         if let Some(actions) = actions {
             for c in &actions.checks {
                 self.check(seg, position, c);
@@ -336,11 +360,14 @@ impl<'m> MessageMapper<'m> {
             .map(|tpl| Cow::Owned(tpl.replace("{}", code)))
     }
 
-    fn source_text<'s>(&self, seg: &Segment<'s>, src: &Source) -> Option<Cow<'s, str>> {
+    fn source_text<'s>(&self, seg: &Segment<'s>, src: &'s Source) -> Option<Cow<'s, str>>
+    where
+        'm: 's,
+    {
         match src {
-            Source::Literal(s) => Some(Cow::Owned(s.clone())),
+            Source::Literal(s) => Some(Cow::Borrowed(s.as_str())),
             Source::Path(p) => seg.text(p.element as usize, p.component as usize),
-            Source::Table(t, p) => Some(Cow::Owned(self.coded(seg, *t, *p)?.into_owned())),
+            Source::Table(t, p) => self.coded(seg, *t, *p),
         }
     }
 
@@ -355,7 +382,11 @@ impl<'m> MessageMapper<'m> {
         let raw = seg.raw(p.element as usize, p.component as usize)?;
         if raw.is_ascii() && !seg.has_release(raw) {
             let t: &'m [(String, String)] = &self.mapping.tables[table];
-            if let Ok(i) = t.binary_search_by(|(k, _)| k.as_bytes().cmp(raw)) {
+            let found = match self.mapping.code_index[table].get(raw) {
+                Some(hit) => hit,
+                None => t.binary_search_by(|(k, _)| k.as_bytes().cmp(raw)).ok(),
+            };
+            if let Some(i) = found {
                 return Some(Cow::Borrowed(t[i].1.as_str()));
             }
         }
@@ -616,7 +647,7 @@ impl<'m> MessageMapper<'m> {
         self.diagnostics.push(d);
     }
 
-    fn apply(&mut self, rule: &Rule, seg: &Segment<'_>, position: u32) {
+    fn apply(&mut self, rule: &'m Rule, seg: &Segment<'_>, position: u32) {
         if let Some(new) = rule.new {
             self.create(new);
         }
@@ -739,7 +770,8 @@ impl<'m> MessageMapper<'m> {
     fn set_text(&mut self, target: &Target, kind: Option<Cow<'_, str>>, v: String) {
         use Target::*;
         let depth = self.stack.len() - 1;
-        let kind: String = kind.map(Cow::into_owned).unwrap_or_default();
+        // The kind is only allocated where it is stored.
+        let kind = kind.unwrap_or(Cow::Borrowed(""));
         match target {
             Number => self.doc.number = v,
             DocumentCode => self.doc.document_code = Some(v),
@@ -749,7 +781,7 @@ impl<'m> MessageMapper<'m> {
             DeliveryTerms => self.doc.delivery_terms = Some(v),
             Reference(_) => {
                 self.doc.references.push(crate::model::Reference {
-                    kind,
+                    kind: kind.into_owned(),
                     value: v,
                     date: None,
                 });
@@ -762,7 +794,7 @@ impl<'m> MessageMapper<'m> {
                 let l = self.ensure_line();
                 let refs = &mut self.doc.lines[l].references;
                 refs.push(crate::model::Reference {
-                    kind,
+                    kind: kind.into_owned(),
                     value: v,
                     date: None,
                 });
@@ -774,12 +806,12 @@ impl<'m> MessageMapper<'m> {
             PartyReference(_) => {
                 let p = self.ensure_party();
                 let party = &mut self.doc.parties[p];
-                match kind.as_str() {
+                match kind.as_ref() {
                     "vat_id" => party.vat_id = Some(v),
                     "siret" => party.siret = Some(v),
                     _ => {
                         party.references.push(crate::model::Reference {
-                            kind,
+                            kind: kind.into_owned(),
                             value: v,
                             date: None,
                         });
@@ -845,7 +877,7 @@ impl<'m> MessageMapper<'m> {
             ContactName => self.contact().name = Some(v),
             ContactComm(_) => {
                 let c = self.contact();
-                match kind.as_str() {
+                match kind.as_ref() {
                     "phone" => c.phone = Some(v),
                     "email" => c.email = Some(v),
                     "fax" => c.fax = Some(v),
@@ -869,12 +901,12 @@ impl<'m> MessageMapper<'m> {
                     },
                     LineTaxCategory => line.tax_category = Some(v),
                     LineBatch => line.batch = Some(v),
-                    _ => match kind.as_str() {
+                    _ => match kind.as_ref() {
                         "gtin" => line.gtin = Some(v),
                         "seller_item_code" => line.seller_item_code = Some(v),
                         "buyer_item_code" => line.buyer_item_code = Some(v),
                         _ => line.item_ids.push(crate::model::Reference {
-                            kind,
+                            kind: kind.into_owned(),
                             value: v,
                             date: None,
                         }),

@@ -69,13 +69,22 @@ impl Charset {
                 if self == Charset::Utf8 {
                     String::from_utf8_lossy(bytes)
                 } else {
-                    Cow::Owned(bytes.iter().map(|&b| b as char).collect())
+                    Cow::Owned(latin1(bytes))
                 }
             }
             Charset::Iso8859(enc) => {
                 let (text, _, _) = enc.decode(bytes);
                 text
             }
+        }
+    }
+
+    /// Decodes `bytes` (already unescaped, owned) into text, reusing the
+    /// buffer when it is already valid UTF-8.
+    pub fn decode_owned(self, bytes: Vec<u8>) -> String {
+        match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => self.decode(e.as_bytes()).into_owned(),
         }
     }
 
@@ -109,6 +118,16 @@ impl Charset {
             }
         }
     }
+}
+
+/// ISO 8859-1 to UTF-8: every byte is the code point of the same value.
+fn latin1(bytes: &[u8]) -> String {
+    let high = bytes.iter().filter(|&&b| b >= 0x80).count();
+    let mut out = String::with_capacity(bytes.len() + high);
+    for &b in bytes {
+        out.push(char::from(b));
+    }
+    out
 }
 
 #[cfg(test)]

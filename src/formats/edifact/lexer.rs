@@ -13,7 +13,7 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memchr2, memmem};
 
-use super::segment::{split, Classes, ElementSpan, Span};
+use super::segment::{scan, split, Classes, ElementSpan, ScanClasses, Span};
 use super::{Charset, Delimiters, Segment};
 
 const INITIAL_BUFFER: usize = 256 * 1024;
@@ -67,7 +67,10 @@ pub struct Lexer<R> {
     bytes_read: u64,
     current: Current,
     classes: Classes,
+    scan_classes: ScanClasses,
     repeats: bool,
+    /// Whether the current segment holds release characters.
+    escaped: bool,
 }
 
 impl<R: Read> Lexer<R> {
@@ -90,7 +93,9 @@ impl<R: Read> Lexer<R> {
             bytes_read: 0,
             current: Current::default(),
             classes: Classes::new(&Delimiters::default()),
+            scan_classes: ScanClasses::new(&Delimiters::default()),
             repeats: false,
+            escaped: false,
         }
     }
 
@@ -105,6 +110,7 @@ impl<R: Read> Lexer<R> {
         if d != self.delimiters {
             self.delimiters = d;
             self.classes = Classes::new(&d);
+            self.scan_classes = ScanClasses::new(&d);
         }
     }
 
@@ -241,6 +247,7 @@ impl<R: Read> Lexer<R> {
             release: self.delimiters.release,
             charset: self.charset,
             repeats: self.repeats,
+            escaped: self.escaped,
             offset: c.offset,
             line: c.line,
         }
@@ -269,6 +276,7 @@ impl<R: Read> Lexer<R> {
             &self.buf[c.start..c.stop]
         };
         self.repeats = split(bytes, &self.classes, &mut self.comps, &mut self.elems);
+        self.escaped = has_byte(bytes, self.delimiters.release);
     }
 
     /// Moves to the next token, `None` at end of input.
@@ -296,7 +304,29 @@ impl<R: Read> Lexer<R> {
                 line,
             }));
         }
-        // Find the terminator, skipping released ones.
+        // The common case in one pass: the whole segment is in the buffer,
+        // on one line; find its terminator and split it at once.
+        if let Some((len, repeats, escaped)) = scan(
+            &self.buf[self.pos..self.end],
+            &self.scan_classes,
+            &mut self.comps,
+            &mut self.elems,
+        ) {
+            let start = self.pos;
+            let stop = start + len;
+            self.pos = stop + 1;
+            self.repeats = repeats;
+            self.escaped = escaped;
+            self.current = Current {
+                in_scratch: false,
+                start,
+                stop,
+                offset,
+                line,
+            };
+            return Ok(Some(Token::Segment));
+        }
+        // General path: find the terminator, skipping released ones.
         let term = self.delimiters.segment;
         let release = self.delimiters.release;
         let mut search_from = self.pos;
@@ -356,6 +386,7 @@ impl<R: Read> Lexer<R> {
             &self.buf[start..stop]
         };
         self.repeats = split(bytes, &self.classes, &mut self.comps, &mut self.elems);
+        self.escaped = has_byte(bytes, self.delimiters.release);
         self.current = Current {
             in_scratch: has_breaks,
             start,
@@ -365,6 +396,11 @@ impl<R: Read> Lexer<R> {
         };
         Ok(Some(Token::Segment))
     }
+}
+
+/// True when `byte` is set and occurs in `bytes`.
+fn has_byte(bytes: &[u8], byte: Option<u8>) -> bool {
+    byte.is_some_and(|b| memchr(b, bytes).is_some())
 }
 
 /// True when `head` starts with a service segment that may open a file.
@@ -422,6 +458,49 @@ mod tests {
             }
         }
         assert_eq!(texts[0].as_deref(), Some("UNOA"));
+    }
+
+    /// Every value of every segment, as text.
+    fn values<R: Read>(mut lx: Lexer<R>) -> Vec<(String, Vec<Option<String>>)> {
+        let mut out = Vec::new();
+        while let Some(t) = lx.advance().unwrap() {
+            if t == Token::Segment {
+                let s = lx.segment();
+                let mut v = Vec::new();
+                for e in 1..=s.element_count() {
+                    for c in 1..=s.component_count(e) {
+                        v.push(s.text(e, c).map(|t| t.into_owned()));
+                    }
+                }
+                out.push((s.tag().into_owned(), v));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn one_pass_and_general_path_agree() {
+        /// Hands out at most 3 bytes per read: segments straddle the
+        /// buffer's end and go through the general path.
+        struct Small<'a>(&'a [u8]);
+        impl Read for Small<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(out.len()).min(3);
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input: &[u8] = b"UNA:+.? 'UNB+UNOC:3+A+B'UNH+1+ORDERS:D:96A:UN'\
+            FTX+AAA+++a?+b?:c??'FTX+AAA+++x?\ny:z'FTX+AAA+++wr\r\napped'\
+            IMD+F++:::end??'IMD+F++:::?''UNT+6+1'UNZ+1+1'?";
+        let whole = values(Lexer::new(input));
+        assert_eq!(whole, values(Lexer::new(Small(input))));
+        assert_eq!(whole[2].1[3].as_deref(), Some("a+b:c?"));
+        assert_eq!(whole[3].1[3].as_deref(), Some("xy"));
+        assert_eq!(whole[4].1[3].as_deref(), Some("wrapped"));
+        assert_eq!(whole[5].1[5].as_deref(), Some("end?"));
+        assert_eq!(whole[6].1[5].as_deref(), Some("'"));
     }
 
     #[test]

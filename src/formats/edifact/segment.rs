@@ -37,6 +37,108 @@ const COMPONENT: u8 = 2;
 const REPETITION: u8 = 3;
 const RELEASE: u8 = 4;
 
+/// The segment terminator (only in [`ScanClasses`]).
+const TERMINATOR: u8 = 5;
+/// A line break that is not a delimiter (only in [`ScanClasses`]).
+const BREAK: u8 = 6;
+
+/// Byte classes for [`scan`]: the [`Classes`] of [`split`] plus the
+/// segment terminator and line breaks. `None` when the terminator collides
+/// with another delimiter: the lexer then takes its general path.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanClasses(Option<[u8; 256]>);
+
+impl ScanClasses {
+    pub fn new(d: &Delimiters) -> ScanClasses {
+        let Classes(mut t) = Classes::new(d);
+        if t[usize::from(d.segment)] != PLAIN {
+            return ScanClasses(None);
+        }
+        t[usize::from(d.segment)] = TERMINATOR;
+        // Line breaks inside a segment are removed (wrapped files) unless
+        // one is a delimiter; either way the general path handles them.
+        t[usize::from(b'\r')] = BREAK;
+        t[usize::from(b'\n')] = BREAK;
+        ScanClasses(Some(t))
+    }
+}
+
+/// One pass over the bytes of the buffer that follow the current position:
+/// finds the segment terminator (honouring the release character) and
+/// splits the segment into spans on the way, like [`split`]. Returns the
+/// terminator's index, whether the segment has repetitions and whether it
+/// holds release characters; `None` when the general path must handle the
+/// segment (a line break in it, no terminator in `bytes`, a release
+/// character last, or colliding delimiters).
+#[inline]
+pub(crate) fn scan(
+    bytes: &[u8],
+    classes: &ScanClasses,
+    comps: &mut Vec<Span>,
+    elems: &mut Vec<ElementSpan>,
+) -> Option<(usize, bool, bool)> {
+    let t = classes.0.as_ref()?;
+    comps.clear();
+    elems.clear();
+    let mut comp_start = 0u32;
+    let mut elem_first = 0u32;
+    let mut repeat = false;
+    let mut any_repeat = false;
+    let mut escaped = false;
+    let mut i = 0usize;
+    let n = bytes.len();
+    while i < n {
+        let class = t[usize::from(bytes[i])];
+        if class == PLAIN {
+            i += 1;
+            continue;
+        }
+        match class {
+            RELEASE => {
+                let next = *bytes.get(i + 1)?;
+                if t[usize::from(next)] == BREAK {
+                    return None;
+                }
+                escaped = true;
+                i += 2;
+            }
+            TERMINATOR => {
+                comps.push(Span {
+                    start: comp_start,
+                    end: i as u32,
+                });
+                elems.push(ElementSpan {
+                    first: elem_first,
+                    count: comps.len() as u32 - elem_first,
+                    repeat,
+                });
+                return Some((i, any_repeat, escaped));
+            }
+            BREAK => return None,
+            _ => {
+                comps.push(Span {
+                    start: comp_start,
+                    end: i as u32,
+                });
+                if class != COMPONENT {
+                    let count = comps.len() as u32 - elem_first;
+                    elems.push(ElementSpan {
+                        first: elem_first,
+                        count,
+                        repeat,
+                    });
+                    elem_first = comps.len() as u32;
+                    repeat = class == REPETITION;
+                    any_repeat |= repeat;
+                }
+                comp_start = i as u32 + 1;
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
 impl Classes {
     pub fn new(d: &Delimiters) -> Classes {
         let mut t = [PLAIN; 256];
@@ -141,6 +243,9 @@ pub struct NotANumber(pub String);
 /// Parses an EDIFACT numeric value: optional leading sign, digits, one
 /// decimal mark (`.` or `,`: ISO 9735 allows either whatever the UNA says).
 pub fn parse_decimal(raw: &[u8]) -> Result<Decimal, NotANumber> {
+    if let Some(d) = parse_short_decimal(raw) {
+        return Ok(d);
+    }
     let bad = || NotANumber(String::from_utf8_lossy(raw).into_owned());
     let s = raw;
     let (neg, digits) = match s.first() {
@@ -180,6 +285,43 @@ pub fn parse_decimal(raw: &[u8]) -> Result<Decimal, NotANumber> {
     Ok(Decimal::from_i128_with_scale(mantissa, scale))
 }
 
+/// [`parse_decimal`] for the common case, up to 18 digits: the mantissa
+/// fits a `u64`, no overflow check needed. `None` for anything else (the
+/// general parser then decides, and explains errors).
+#[inline]
+fn parse_short_decimal(raw: &[u8]) -> Option<Decimal> {
+    let (neg, digits) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut scale: u32 = 0;
+    let mut seen_mark = false;
+    let mut seen_digit = false;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d < 10 {
+            mantissa = mantissa * 10 + u64::from(d);
+            seen_digit = true;
+            scale += u32::from(seen_mark);
+        } else if (b == b'.' || b == b',') && !seen_mark {
+            seen_mark = true;
+        } else {
+            return None;
+        }
+    }
+    if !seen_digit {
+        return None;
+    }
+    // At most 18 digits: below 10^18 < i64::MAX.
+    let value = mantissa as i64;
+    Some(Decimal::new(if neg { -value } else { value }, scale))
+}
+
 /// One segment, borrowed from the lexer until the next call.
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
@@ -190,6 +332,9 @@ pub struct Segment<'a> {
     pub(crate) charset: Charset,
     /// Whether any element repeats (syntax version 4).
     pub(crate) repeats: bool,
+    /// Whether the segment may hold release characters (false: no value
+    /// needs unescaping).
+    pub(crate) escaped: bool,
     /// Byte offset of the segment in the input.
     pub offset: u64,
     /// 1-based line of the segment's first byte in the input.
@@ -200,8 +345,19 @@ impl<'a> Segment<'a> {
     /// True when `raw` (a value of this segment) contains the release
     /// character, i.e. needs unescaping.
     pub fn has_release(&self, raw: &[u8]) -> bool {
-        self.release
-            .is_some_and(|r| memchr::memchr(r, raw).is_some())
+        self.escaped
+            && self
+                .release
+                .is_some_and(|r| memchr::memchr(r, raw).is_some())
+    }
+
+    /// The release character, when this segment has one to remove.
+    fn release_in_use(&self) -> Option<u8> {
+        if self.escaped {
+            self.release
+        } else {
+            None
+        }
     }
 
     /// The character repertoire values are decoded with.
@@ -279,15 +435,15 @@ impl<'a> Segment<'a> {
     /// Unescaped bytes of `element`.`component`.
     pub fn value(&self, element: usize, component: usize) -> Option<Cow<'a, [u8]>> {
         self.raw(element, component)
-            .map(|raw| unescape(raw, self.release))
+            .map(|raw| unescape(raw, self.release_in_use()))
     }
 
     /// Unescaped, decoded text of `element`.`component`.
     pub fn text(&self, element: usize, component: usize) -> Option<Cow<'a, str>> {
         let raw = self.raw(element, component)?;
-        Some(match unescape(raw, self.release) {
+        Some(match unescape(raw, self.release_in_use()) {
             Cow::Borrowed(b) => self.charset.decode(b),
-            Cow::Owned(v) => Cow::Owned(self.charset.decode(&v).into_owned()),
+            Cow::Owned(v) => Cow::Owned(self.charset.decode_owned(v)),
         })
     }
 
@@ -295,7 +451,7 @@ impl<'a> Segment<'a> {
     pub fn decimal(&self, element: usize, component: usize) -> Result<Option<Decimal>, NotANumber> {
         match self.raw(element, component) {
             None => Ok(None),
-            Some(raw) => parse_decimal(&unescape(raw, self.release)).map(Some),
+            Some(raw) => parse_decimal(&unescape(raw, self.release_in_use())).map(Some),
         }
     }
 
@@ -336,6 +492,7 @@ mod tests {
             release: d.release,
             charset: Charset::Latin1,
             repeats,
+            escaped: true,
             offset: 0,
             line: 1,
         }
@@ -375,6 +532,18 @@ mod tests {
         assert!(parse_decimal(b"1.2.3").is_err());
         assert!(parse_decimal(b"").is_err());
         assert!(parse_decimal(b"99999999999999999999999999999999999").is_err());
+        // Long mantissas go through the general parser.
+        assert_eq!(
+            parse_decimal(b"-1234567890.1234567890123")
+                .unwrap()
+                .to_string(),
+            "-1234567890.1234567890123"
+        );
+        assert_eq!(parse_decimal(b"-0").unwrap().to_string(), "0");
+        assert_eq!(parse_decimal(b",5").unwrap().to_string(), "0.5");
+        assert!(parse_decimal(b"-").is_err());
+        assert!(parse_decimal(b".").is_err());
+        assert!(parse_decimal(b"1,2,3").is_err());
     }
 
     #[test]

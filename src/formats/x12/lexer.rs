@@ -352,6 +352,7 @@ impl<R: Read> Lexer<R> {
             release: None,
             charset: Charset::Latin1,
             repeats: self.repeats,
+            escaped: false,
             offset: c.offset,
             line: c.line,
         }
