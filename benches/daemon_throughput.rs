@@ -118,6 +118,14 @@ fsync = {fsync}
         );
         println!("  states: {counts:?}  (run: {stats:?})");
         println!("  {:.2} s, {:.0} orders/s end to end", secs, n as f64 / secs);
+        let m = daemon.metrics();
+        println!(
+            "  per message: processing {:.0} µs (on {} worker threads); per batch: commit {:.1} ms ({} batches)",
+            m.process.sum().as_secs_f64() * 1e6 / m.process.count().max(1) as f64,
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+            m.commit.sum().as_secs_f64() * 1e3 / m.commit.count().max(1) as f64,
+            m.commit.count()
+        );
         assert!(Path::new(&d.join("outbox")).exists());
         if let (Ok(url), "postgres") = (std::env::var("COMPTOIR_BENCH_JOURNAL"), backend) {
             daemon.journal().close().await;

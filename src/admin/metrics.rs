@@ -44,6 +44,11 @@ impl Histogram {
         self.count.load(Ordering::Relaxed)
     }
 
+    /// Sum of the observations.
+    pub fn sum(&self) -> Duration {
+        Duration::from_micros(self.sum_micros.load(Ordering::Relaxed))
+    }
+
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         for (i, b) in BOUNDS.iter().enumerate() {
             let _ = writeln!(

@@ -15,6 +15,7 @@
 //! (`sqlx::query`), so building needs no database. Times are Unix epoch
 //! milliseconds.
 
+pub mod packed;
 mod sniff;
 mod state;
 
@@ -55,6 +56,13 @@ pub enum JournalError {
     /// The operation does not apply to the message in its current state.
     #[error("journal: {0}")]
     Conflict(String),
+    /// A stored value cannot be read back.
+    #[error("journal: message {id}: column {column} is unreadable: {why}")]
+    Corrupt {
+        id: i64,
+        column: String,
+        why: String,
+    },
 }
 
 impl JournalError {
@@ -182,6 +190,25 @@ pub struct Update {
     /// History entries (state, detail), in order.
     pub events: Vec<(State, String)>,
     pub deliveries: Vec<Delivery>,
+    /// `canonical_json` and `priced_json` as stored ([`packed`]), when
+    /// [`Update::pack`] was called; [`Journal::apply`] packs otherwise.
+    packed: Option<Packed>,
+}
+
+/// The packed forms of an update's documents.
+#[derive(Debug, Clone, Default)]
+struct Packed {
+    canonical: Option<Vec<u8>>,
+    priced: Option<Vec<u8>>,
+}
+
+impl Packed {
+    fn of(u: &Update) -> Packed {
+        Packed {
+            canonical: u.canonical_json.as_deref().map(packed::pack),
+            priced: u.priced_json.as_deref().map(packed::pack),
+        }
+    }
 }
 
 impl Update {
@@ -203,6 +230,21 @@ impl Update {
             next_attempt_at: 0,
             events: Vec::new(),
             deliveries: Vec::new(),
+            packed: None,
+        }
+    }
+
+    /// Compresses the documents as the journal stores them, so that the
+    /// work is done here (the pipeline calls it on its worker threads)
+    /// rather than in the commit. The documents must not change after.
+    pub fn pack(&mut self) {
+        self.packed = Some(Packed::of(self));
+    }
+
+    fn packed(&self) -> Cow<'_, Packed> {
+        match &self.packed {
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(Packed::of(self)),
         }
     }
 }
@@ -224,13 +266,37 @@ macro_rules! with_pool {
     };
 }
 
-/// Decodes a `messages` row (all columns but `raw` when `$raw` is false).
+/// Decodes a `messages` row (all columns but `raw` when `$raw` is false;
+/// without the documents, which the row need not hold, when `$docs` is
+/// false).
 macro_rules! decode_message {
-    ($row:expr, $raw:expr) => {{
+    ($row:expr, $raw:expr) => {
+        decode_message!($row, $raw, true)
+    };
+    ($row:expr, $raw:expr, $docs:expr) => {{
         let r = $row;
+        let id: i64 = r.try_get("id")?;
         let state: String = r.try_get("state")?;
+        let (canonical_json, priced_json) = if $docs {
+            (
+                $crate::journal::packed::read(
+                    id,
+                    "canonical_z",
+                    r.try_get("canonical_z")?,
+                    r.try_get("canonical_json")?,
+                )?,
+                $crate::journal::packed::read(
+                    id,
+                    "priced_z",
+                    r.try_get("priced_z")?,
+                    r.try_get("priced_json")?,
+                )?,
+            )
+        } else {
+            (None, None)
+        };
         Message {
-            id: r.try_get("id")?,
+            id,
             received_at: r.try_get("received_at")?,
             source: r.try_get("source")?,
             source_ref: r.try_get("source_ref")?,
@@ -244,8 +310,8 @@ macro_rules! decode_message {
             raw: if $raw { r.try_get("raw")? } else { Vec::new() },
             state: State::parse(&state).ok_or(JournalError::BadState(state))?,
             error: r.try_get("error")?,
-            canonical_json: r.try_get("canonical_json")?,
-            priced_json: r.try_get("priced_json")?,
+            canonical_json,
+            priced_json,
             attempts: r.try_get("attempts")?,
             next_attempt_at: r.try_get("next_attempt_at")?,
             duplicate_of: r.try_get("duplicate_of")?,
@@ -256,11 +322,19 @@ macro_rules! decode_message {
 
 const SUMMARY_COLUMNS: &str = "id, received_at, source, source_ref, partner, format, \
      document_type, business_keys, sender, interchange_ref, content_hash, state, error, \
-     canonical_json, priced_json, attempts, next_attempt_at, duplicate_of, updated_at";
+     canonical_json, priced_json, canonical_z, priced_z, attempts, next_attempt_at, \
+     duplicate_of, updated_at";
 
 const FULL_COLUMNS: &str = "id, received_at, source, source_ref, partner, format, \
      document_type, business_keys, sender, interchange_ref, content_hash, raw, state, error, \
-     canonical_json, priced_json, attempts, next_attempt_at, duplicate_of, updated_at";
+     canonical_json, priced_json, canonical_z, priced_z, attempts, next_attempt_at, \
+     duplicate_of, updated_at";
+
+/// What a claim returns: the raw bytes, not the documents (processing
+/// starts again from the raw bytes).
+const CLAIM_COLUMNS: &str = "id, received_at, source, source_ref, partner, format, \
+     document_type, business_keys, sender, interchange_ref, content_hash, raw, state, error, \
+     attempts, next_attempt_at, duplicate_of, updated_at";
 
 /// Rows per multi-row statement (at most 13 parameters a row: well under
 /// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters).
@@ -283,6 +357,11 @@ const SQLITE_MIGRATIONS: Embedded = Embedded(&[
         "exports",
         include_str!("migrations/sqlite/0005_exports.sql"),
     ),
+    (
+        6,
+        "packed_documents",
+        include_str!("migrations/sqlite/0006_packed_documents.sql"),
+    ),
 ]);
 const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -300,6 +379,11 @@ const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
         5,
         "exports",
         include_str!("migrations/postgres/0005_exports.sql"),
+    ),
+    (
+        6,
+        "packed_documents",
+        include_str!("migrations/postgres/0006_packed_documents.sql"),
     ),
 ]);
 
@@ -519,12 +603,12 @@ impl Journal {
             Journal::Sqlite(_) => format!(
                 "UPDATE messages SET lease_owner = $1, lease_expires_at = $2 WHERE id IN \
                  (SELECT id FROM messages WHERE {pending} ORDER BY next_attempt_at, id LIMIT $4) \
-                 RETURNING {FULL_COLUMNS}"
+                 RETURNING {CLAIM_COLUMNS}"
             ),
             Journal::Postgres(_) => format!(
                 "UPDATE messages SET lease_owner = $1, lease_expires_at = $2 WHERE id IN \
                  (SELECT id FROM messages WHERE {pending} ORDER BY next_attempt_at, id LIMIT $4 \
-                 FOR UPDATE SKIP LOCKED) RETURNING {FULL_COLUMNS}"
+                 FOR UPDATE SKIP LOCKED) RETURNING {CLAIM_COLUMNS}"
             ),
         };
         let mut out = Vec::new();
@@ -537,7 +621,7 @@ impl Journal {
                 .fetch_all(p)
                 .await?;
             for r in &rows {
-                out.push(decode_message!(r, true));
+                out.push(decode_message!(r, true, false));
             }
         });
         out.sort_by_key(|m| m.id);
@@ -579,6 +663,38 @@ impl Journal {
             tx.commit().await?;
             Ok(r.rows_affected())
         })
+    }
+
+    /// Gives back the leases of claimed messages that were not processed
+    /// (the daemon stopping between a claim and its processing), so that
+    /// they are due again at once instead of when the lease expires.
+    pub async fn release_leases(&self, ids: &[i64]) -> Result<(), JournalError> {
+        macro_rules! release {
+            ($p:expr, $db:ty) => {{
+                let mut tx = $p.begin().await?;
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE messages SET lease_owner = NULL, lease_expires_at = NULL \
+                         WHERE id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }};
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Journal::Sqlite(p) => release!(p, sqlx::Sqlite),
+            Journal::Postgres(p) => release!(p, sqlx::Postgres),
+        }
+        Ok(())
     }
 
     /// Tries to lease files of a source to `owner` for `lease_ms`, in one
@@ -767,14 +883,17 @@ impl Journal {
                 // In process: one prepared statement per message is cheap.
                 let mut tx = p.begin().await?;
                 for u in updates {
+                    let packed = u.packed();
                     sqlx::query(
                         "UPDATE messages SET state = $2, error = $3, \
                          partner = COALESCE($4, partner), format = COALESCE($5, format), \
                          document_type = COALESCE($6, document_type), \
                          business_keys = COALESCE($7, business_keys), sender = COALESCE($8, sender), \
                          interchange_ref = COALESCE($9, interchange_ref), \
-                         canonical_json = COALESCE($10, canonical_json), \
-                         priced_json = COALESCE($11, priced_json), attempts = $12, \
+                         canonical_json = CASE WHEN $10 IS NULL THEN canonical_json END, \
+                         canonical_z = COALESCE($10, canonical_z), \
+                         priced_json = CASE WHEN $11 IS NULL THEN priced_json END, \
+                         priced_z = COALESCE($11, priced_z), attempts = $12, \
                          next_attempt_at = $13, lease_owner = NULL, lease_expires_at = NULL, \
                          updated_at = $14 WHERE id = $1",
                     )
@@ -787,8 +906,8 @@ impl Journal {
                     .bind(&u.business_keys)
                     .bind(&u.sender)
                     .bind(&u.interchange_ref)
-                    .bind(&u.canonical_json)
-                    .bind(&u.priced_json)
+                    .bind(packed.canonical.as_deref())
+                    .bind(packed.priced.as_deref())
                     .bind(u.attempts)
                     .bind(u.next_attempt_at)
                     .bind(now)
@@ -801,6 +920,7 @@ impl Journal {
             Journal::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+                    let packed: Vec<Cow<'_, Packed>> = chunk.iter().map(|u| u.packed()).collect();
                     let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
                         "UPDATE messages AS m SET state = u.state, error = u.error, \
                          partner = COALESCE(u.partner, m.partner), \
@@ -809,13 +929,16 @@ impl Journal {
                          business_keys = COALESCE(u.business_keys, m.business_keys), \
                          sender = COALESCE(u.sender, m.sender), \
                          interchange_ref = COALESCE(u.interchange_ref, m.interchange_ref), \
-                         canonical_json = COALESCE(u.canonical_json, m.canonical_json), \
-                         priced_json = COALESCE(u.priced_json, m.priced_json), \
+                         canonical_json = CASE WHEN u.canonical_z IS NULL \
+                         THEN m.canonical_json END, \
+                         canonical_z = COALESCE(u.canonical_z, m.canonical_z), \
+                         priced_json = CASE WHEN u.priced_z IS NULL THEN m.priced_json END, \
+                         priced_z = COALESCE(u.priced_z, m.priced_z), \
                          attempts = u.attempts, next_attempt_at = u.next_attempt_at, \
                          lease_owner = NULL, lease_expires_at = NULL, updated_at = ",
                     );
                     q.push_bind(now).push(" FROM (");
-                    q.push_values(chunk, |mut row, u| {
+                    q.push_values(chunk.iter().zip(&packed), |mut row, (u, packed)| {
                         row.push_bind(u.id)
                             .push_bind(u.state.as_str())
                             .push_bind(u.error.as_deref())
@@ -825,14 +948,14 @@ impl Journal {
                             .push_bind(u.business_keys.as_deref())
                             .push_bind(u.sender.as_deref())
                             .push_bind(u.interchange_ref.as_deref())
-                            .push_bind(u.canonical_json.as_deref())
-                            .push_bind(u.priced_json.as_deref())
+                            .push_bind(packed.canonical.as_deref())
+                            .push_bind(packed.priced.as_deref())
                             .push_bind(u.attempts)
                             .push_bind(u.next_attempt_at);
                     });
                     q.push(
                         ") AS u (id, state, error, partner, format, document_type, \
-                         business_keys, sender, interchange_ref, canonical_json, priced_json, \
+                         business_keys, sender, interchange_ref, canonical_z, priced_z, \
                          attempts, next_attempt_at) WHERE m.id = u.id",
                     );
                     q.build().execute(&mut *tx).await?;
@@ -948,7 +1071,8 @@ impl Journal {
             let r = sqlx::query(
                 "UPDATE messages SET state = 'received', error = NULL, attempts = 0, \
                  next_attempt_at = $2, lease_owner = 'replay', lease_expires_at = $2 + 60000, \
-                 canonical_json = NULL, priced_json = NULL, updated_at = $2 WHERE id = $1",
+                 canonical_json = NULL, priced_json = NULL, canonical_z = NULL, priced_z = NULL, \
+                 updated_at = $2 WHERE id = $1",
             )
             .bind(id)
             .bind(now)

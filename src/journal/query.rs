@@ -163,7 +163,7 @@ impl Journal {
                 };
             }
             for r in &q.fetch_all(p).await? {
-                messages.push(decode_message!(r, false));
+                messages.push(decode_message!(r, false, false));
             }
         });
         let next = if messages.len() > limit as usize {

@@ -453,3 +453,104 @@ async fn exports_are_recorded_once_sent_once_and_retried() {
         );
     }
 }
+
+#[tokio::test]
+async fn documents_are_stored_packed_and_old_text_rows_still_read() {
+    for j in journals().await {
+        let r = j
+            .receive(vec![incoming(IC1), incoming("second message")])
+            .await
+            .unwrap();
+        let (a, b) = (r[0].id, r[1].id);
+        let claimed = j.claim("me", 10, 60_000).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        // A claim carries the raw bytes, never the documents.
+        assert!(claimed
+            .iter()
+            .all(|m| m.canonical_json.is_none() && !m.raw.is_empty()));
+        let canonical = format!(
+            "[{}]",
+            r#"{"line_number":"1","gtin":"5410738000152"},"#.repeat(100)
+        );
+        let priced = format!(
+            "[{}]",
+            r#"{"rule_id":"GMS","kind":"discount"},"#.repeat(300)
+        );
+        let mut u = Update::new(a, State::Delivered, 1);
+        u.canonical_json = Some(canonical.clone());
+        u.priced_json = Some(priced.clone());
+        u.pack(); // as the pipeline does
+        let mut v = Update::new(b, State::Delivered, 1);
+        v.canonical_json = Some("[]".into()); // packed by apply itself
+        j.apply(&[u, v]).await.unwrap();
+        let m = j.get(a).await.unwrap();
+        assert_eq!(m.canonical_json.as_deref(), Some(canonical.as_str()));
+        assert_eq!(m.priced_json.as_deref(), Some(priced.as_str()));
+        assert_eq!(
+            j.get(b).await.unwrap().canonical_json.as_deref(),
+            Some("[]")
+        );
+        assert_eq!(j.get(b).await.unwrap().priced_json, None);
+        // Stored compressed, the text columns empty.
+        let sql = "SELECT canonical_json IS NULL, length(canonical_z) FROM messages WHERE id = $1";
+        let (text_null, z_len): (bool, i64) = match &j {
+            Journal::Sqlite(p) => sqlx::query_as(sql).bind(a).fetch_one(p).await.unwrap(),
+            Journal::Postgres(p) => sqlx::query_as(sql).bind(a).fetch_one(p).await.unwrap(),
+        };
+        assert!(text_null);
+        assert!(
+            z_len > 0 && (z_len as usize) * 5 < canonical.len(),
+            "{z_len}"
+        );
+        // A row written before packing existed reads its text columns.
+        let old = "UPDATE messages SET canonical_z = NULL, priced_z = NULL, \
+                   canonical_json = '[\"old\"]', priced_json = '[\"old priced\"]' WHERE id = $1";
+        match &j {
+            Journal::Sqlite(p) => sqlx::query(old)
+                .bind(b)
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected(),
+            Journal::Postgres(p) => sqlx::query(old)
+                .bind(b)
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected(),
+        };
+        let m = j.get(b).await.unwrap();
+        assert_eq!(m.canonical_json.as_deref(), Some("[\"old\"]"));
+        assert_eq!(m.priced_json.as_deref(), Some("[\"old priced\"]"));
+        j.replay(a).await.unwrap();
+        assert_eq!(
+            j.get(a).await.unwrap().canonical_json,
+            None,
+            "replay clears"
+        );
+        // A corrupt packed value is an error that names the message.
+        let bad = "UPDATE messages SET canonical_z = $2 WHERE id = $1";
+        let junk = vec![0xffu8, 0xff, 0xff, 0x7f, 1, 2];
+        match &j {
+            Journal::Sqlite(p) => sqlx::query(bad)
+                .bind(b)
+                .bind(&junk)
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected(),
+            Journal::Postgres(p) => sqlx::query(bad)
+                .bind(b)
+                .bind(&junk)
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected(),
+        };
+        let e = j.get(b).await.unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("message {b}")) && e.contains("canonical_z"),
+            "{e}"
+        );
+    }
+}

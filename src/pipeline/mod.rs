@@ -64,6 +64,14 @@ pub struct RunStats {
     pub by_state: BTreeMap<String, u64>,
 }
 
+/// A batch's journal commit in flight, and what is needed to report it.
+struct Commit {
+    task: JoinHandle<(Result<(), JournalError>, Vec<Update>)>,
+    /// Message id → reception time (end-to-end latency).
+    received: std::collections::HashMap<i64, i64>,
+    start: std::time::Instant,
+}
+
 /// A configured daemon, ready to run.
 #[derive(Debug)]
 pub struct Daemon {
@@ -129,6 +137,13 @@ impl Daemon {
     /// This instance's id (owner of its leases).
     pub fn instance(&self) -> &str {
         &self.owner
+    }
+
+    /// True when this daemon is the only one on its journal: a SQLite
+    /// file without a configured instance id (owner `local`). Its
+    /// directory sources then need no file leases.
+    pub fn exclusive(&self) -> bool {
+        self.owner == "local" && self.journal.backend() == "sqlite"
     }
 
     /// The journal.
@@ -269,6 +284,7 @@ impl Daemon {
                         journal: self.journal.clone(),
                         owner: self.owner.clone(),
                         lease_ms,
+                        lease_files: !self.exclusive(),
                     };
                     handles.push(tokio::spawn(async move { task.run(rx, once).await }));
                 }
@@ -331,50 +347,67 @@ impl Daemon {
         };
         let mut stats = RunStats::default();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Two batches overlap: while batch N's outcomes are committed (a
+        // spawned task), batch N+1, claimed just before that commit, is
+        // processed. Batch N's deliveries are all done (confirms included)
+        // before batch N+1 starts, so deliveries keep the claim order.
+        let mut committing: Option<Commit> = None;
+        let mut batch = Vec::new();
         loop {
-            if *shutdown.borrow() {
-                break;
-            }
             let rt = self.runtime();
-            let d = &rt.config.daemon;
-            let lease_ms = (d.lease_secs * 1000) as i64;
-            let batch = match self
-                .journal
-                .claim(&self.owner, d.batch_size, lease_ms)
-                .await
-            {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!("journal claim failed: {e}");
-                    Vec::new()
-                }
-            };
             if batch.is_empty() {
+                if *shutdown.borrow() {
+                    break;
+                }
+                batch = self.claim(&rt).await;
+            }
+            if batch.is_empty() {
+                if let Some(c) = committing.take() {
+                    // Its outcomes may make messages due: look again at once.
+                    self.settle_commit(c, &mut stats).await;
+                    continue;
+                }
                 if once && sources.iter().all(|h| h.is_finished()) {
                     break;
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(d.idle_poll_ms)) => {}
+                    _ = tokio::time::sleep(Duration::from_millis(rt.config.daemon.idle_poll_ms)) => {}
                     _ = shutdown.changed() => {}
                 }
                 continue;
             }
             let received: std::collections::HashMap<i64, i64> =
                 batch.iter().map(|m| (m.id, m.received_at)).collect();
-            let updates = self.process_batch(rt, batch, workers).await;
-            let commit_start = std::time::Instant::now();
-            if let Err(e) = self.journal.apply(&updates).await {
-                // The messages stay leased; they run again when the lease expires.
-                tracing::error!("journal commit failed, batch will be retried: {e}");
-                continue;
+            let updates = self
+                .process_batch(Arc::clone(&rt), std::mem::take(&mut batch), workers)
+                .await;
+            if let Some(c) = committing.take() {
+                self.settle_commit(c, &mut stats).await;
             }
-            self.metrics.commit.observe(commit_start.elapsed());
-            let now = crate::journal::now_ms();
-            for u in &updates {
-                stats.processed += 1;
-                *stats.by_state.entry(u.state.to_string()).or_default() += 1;
-                log_update(u);
-                self.record(u, received.get(&u.id).copied(), now);
+            // Claim the next batch before this one's commit takes the
+            // journal (SQLite has one connection), unless stopping.
+            if !*shutdown.borrow() {
+                batch = self.claim(&rt).await;
+            }
+            let journal = self.journal.clone();
+            let start = std::time::Instant::now();
+            committing = Some(Commit {
+                task: tokio::spawn(async move {
+                    let r = journal.apply(&updates).await;
+                    (r, updates)
+                }),
+                received,
+                start,
+            });
+        }
+        if let Some(c) = committing.take() {
+            self.settle_commit(c, &mut stats).await;
+        }
+        // Claimed but not processed (stopping): give the leases back.
+        if !batch.is_empty() {
+            let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
+            if let Err(e) = self.journal.release_leases(&ids).await {
+                tracing::warn!("cannot release {} lease(s), they expire: {e}", ids.len());
             }
         }
         for h in sources {
@@ -390,6 +423,48 @@ impl Daemon {
             h.abort();
         }
         Ok(stats)
+    }
+
+    /// Leases the next batch of due messages (empty on error, logged).
+    async fn claim(&self, rt: &Runtime) -> Vec<Message> {
+        let d = &rt.config.daemon;
+        let lease_ms = (d.lease_secs * 1000) as i64;
+        match self
+            .journal
+            .claim(&self.owner, d.batch_size, lease_ms)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("journal claim failed: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Waits for a batch's commit, then counts, logs and publishes its
+    /// outcomes. A failed commit leaves the messages leased: they run
+    /// again when the lease expires.
+    async fn settle_commit(&self, c: Commit, stats: &mut RunStats) {
+        let updates = match c.task.await {
+            Ok((Ok(()), updates)) => updates,
+            Ok((Err(e), _)) => {
+                tracing::error!("journal commit failed, batch will be retried: {e}");
+                return;
+            }
+            Err(e) => {
+                tracing::error!("journal commit task failed, batch will be retried: {e}");
+                return;
+            }
+        };
+        self.metrics.commit.observe(c.start.elapsed());
+        let now = crate::journal::now_ms();
+        for u in &updates {
+            stats.processed += 1;
+            *stats.by_state.entry(u.state.to_string()).or_default() += 1;
+            log_update(u);
+            self.record(u, c.received.get(&u.id).copied(), now);
+        }
     }
 
     /// Updates metrics and publishes a committed outcome on the tap.
@@ -490,7 +565,9 @@ impl Daemon {
                     .map(|(m, d, s, start)| {
                         let span = message_span(&rt, &m);
                         let _g = span.enter();
-                        let u = process::finish(&rt, &m, &d, today, s);
+                        let mut u = process::finish(&rt, &m, &d, today, s);
+                        // Compressed here, in parallel, not in the commit.
+                        u.pack();
                         metrics.process.observe(start.elapsed());
                         tracing::debug!(
                             state = %u.state,

@@ -36,7 +36,6 @@ impl FileSink {
         let err = |what: &str, path: &Path, e: std::io::Error| {
             SinkError::Transient(format!("{what} {}: {e}", path.display()))
         };
-        fs::create_dir_all(&self.dir).map_err(|e| err("cannot create", &self.dir, e))?;
         self.write(
             &format!("{}.json", p.message_id),
             p.canonical_json.as_bytes(),
@@ -59,7 +58,6 @@ impl FileSink {
         let err = |what: &str, path: &Path, e: std::io::Error| {
             SinkError::Transient(format!("{what} {}: {e}", path.display()))
         };
-        fs::create_dir_all(&self.dir).map_err(|e| err("cannot create", &self.dir, e))?;
         self.write(&a.file_name(), &a.bytes)
             .map_err(|(path, e)| err("cannot write", &path, e))?;
         if self.fsync {
@@ -74,7 +72,15 @@ impl FileSink {
         let target = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let run = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
+            // The directory is created on first use (and again if it was
+            // removed), not checked before every file.
+            let mut f = match fs::File::create(&tmp) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    fs::create_dir_all(&self.dir)?;
+                    fs::File::create(&tmp)?
+                }
+                r => r?,
+            };
             f.write_all(bytes)?;
             if self.fsync {
                 f.sync_all()?;

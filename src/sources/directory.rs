@@ -13,7 +13,9 @@
 //! Several daemon instances may poll the same directory (shared volume, one
 //! PostgreSQL journal): each file is leased in the journal
 //! ([`Journal::claim_files`], keyed by name, size and mtime) before it is
-//! read, so exactly one instance takes it.
+//! read, so exactly one instance takes it. A daemon alone on its journal
+//! (the default SQLite file, see [`crate::pipeline::Daemon::open`]) skips
+//! the leases: nobody else can take its files.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,9 @@ pub struct DirectorySourceTask {
     pub owner: String,
     /// How long a file lease lasts.
     pub lease_ms: i64,
+    /// Lease each file before reading it (false when this daemon is the
+    /// only one on its journal).
+    pub lease_files: bool,
 }
 
 /// The lease key of a local file (None when it vanished).
@@ -156,15 +161,19 @@ impl DirectorySourceTask {
             .filter_map(|p| file_key(p).map(|k| (p.clone(), k)))
             .collect();
         let keys: Vec<FileKey> = keyed.iter().map(|(_, k)| k.clone()).collect();
-        let claimed = match self
-            .journal
-            .claim_files(&self.name, &keys, &self.owner, self.lease_ms)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(source = %self.name, "cannot lease files, will retry: {e}");
-                return 0;
+        let claimed = if !self.lease_files {
+            vec![true; keys.len()]
+        } else {
+            match self
+                .journal
+                .claim_files(&self.name, &keys, &self.owner, self.lease_ms)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(source = %self.name, "cannot lease files, will retry: {e}");
+                    return 0;
+                }
             }
         };
         let mut leased = Vec::with_capacity(keys.len());
@@ -198,6 +207,9 @@ impl DirectorySourceTask {
             }
         }
         let release = |leased: Vec<FileKey>| async move {
+            if !self.lease_files {
+                return;
+            }
             if let Err(e) = self
                 .journal
                 .release_files(&self.name, &leased, &self.owner)
