@@ -496,58 +496,133 @@ impl Journal {
     /// and control reference, was seen before is recorded as
     /// [`State::Duplicate`] (raw bytes kept) and will not be processed.
     pub async fn receive(&self, batch: Vec<Incoming>) -> Result<Vec<Received>, JournalError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = now_ms();
-        let mut out = Vec::with_capacity(batch.len());
-        let mut events: Vec<(i64, State, String)> = Vec::with_capacity(batch.len());
+        let hashes: Vec<String> = batch.iter().map(|m| hex(&Sha256::digest(&m.raw))).collect();
+        let ics: Vec<Option<InterchangeId>> =
+            batch.iter().map(|m| sniff_interchange(&m.raw)).collect();
+        // Dedup keys per message, in order of precedence (the first one
+        // already taken names the original).
+        let keys: Vec<Vec<String>> = hashes
+            .iter()
+            .zip(&ics)
+            .map(|(h, ic)| {
+                let mut k = vec![format!("sha256:{h}")];
+                if let Some(ic) = ic {
+                    k.push(format!("interchange:{}:{}", ic.sender, ic.control_ref));
+                }
+                k
+            })
+            .collect();
+        // A handful of statements per batch, not several per message: each
+        // is a round trip (to the server, or to sqlx's SQLite thread).
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            for m in batch {
-                let hash = hex(&Sha256::digest(&m.raw));
-                let ic = sniff_interchange(&m.raw);
-                let mut keys = vec![format!("sha256:{hash}")];
-                if let Some(ic) = &ic {
-                    keys.push(format!("interchange:{}:{}", ic.sender, ic.control_ref));
-                }
-                let row = sqlx::query(
+            // 1. The messages. Ids come from a sequence, assigned in the
+            //    order of the VALUES rows: sorted, they are in batch order.
+            let mut ids: Vec<i64> = Vec::with_capacity(batch.len());
+            let rows: Vec<usize> = (0..batch.len()).collect();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO messages (received_at, source, source_ref, partner, format, \
                      sender, interchange_ref, content_hash, raw, state, attempts, \
-                     next_attempt_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', 0, $1, $1) RETURNING id",
-                )
-                .bind(now)
-                .bind(&m.source)
-                .bind(&m.source_ref)
-                .bind(&m.partner)
-                .bind(ic.as_ref().map(|_| "edifact"))
-                .bind(ic.as_ref().map(|i| i.sender.as_str()))
-                .bind(ic.as_ref().map(|i| i.control_ref.as_str()))
-                .bind(&hash)
-                .bind(&m.raw)
-                .fetch_one(&mut *tx)
-                .await?;
-                let id: i64 = row.try_get(0)?;
-                // All keys in one statement; the first key (in order) that
-                // was already taken names the original.
-                let mut q = sqlx::QueryBuilder::new("INSERT INTO dedup_keys (key, message_id) ");
-                q.push_values(&keys, |mut row, k| {
-                    row.push_bind(k.as_str()).push_bind(id);
+                     next_attempt_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut row, &i| {
+                    let (m, ic) = (&batch[i], ics[i].as_ref());
+                    row.push_bind(now)
+                        .push_bind(m.source.as_str())
+                        .push_bind(m.source_ref.as_deref())
+                        .push_bind(m.partner.as_deref())
+                        .push_bind(ic.map(|_| "edifact"))
+                        .push_bind(ic.map(|i| i.sender.as_str()))
+                        .push_bind(ic.map(|i| i.control_ref.as_str()))
+                        .push_bind(hashes[i].as_str())
+                        .push_bind(m.raw.as_slice())
+                        .push_bind("received")
+                        .push_bind(0i64)
+                        .push_bind(now)
+                        .push_bind(now);
                 });
-                q.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
-                let inserted = q.build().fetch_all(&mut *tx).await?;
-                let mut duplicate_of = None;
-                if inserted.len() < keys.len() {
-                    let mut mine = Vec::with_capacity(inserted.len());
-                    for r in &inserted {
-                        mine.push(r.try_get::<String, _>(0)?);
-                    }
-                    if let Some(k) = keys.iter().find(|k| !mine.contains(k)) {
-                        let r = sqlx::query("SELECT message_id FROM dedup_keys WHERE key = $1")
-                            .bind(k)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        duplicate_of = Some(r.try_get::<i64, _>(0)?);
-                    }
+                q.push(" RETURNING id");
+                let mut got = Vec::with_capacity(chunk.len());
+                for r in q.build().fetch_all(&mut *tx).await? {
+                    got.push(r.try_get::<i64, _>(0)?);
                 }
+                got.sort_unstable();
+                ids.extend(got);
+            }
+            if ids.len() != batch.len() {
+                return Err(JournalError::Conflict(format!(
+                    "inserted {} messages, got {} ids back",
+                    batch.len(),
+                    ids.len()
+                )));
+            }
+            // 2. Their dedup keys. A key already held (by an earlier
+            //    message, or one earlier in this batch) is not inserted.
+            let pairs: Vec<(&str, i64)> = keys
+                .iter()
+                .zip(&ids)
+                .flat_map(|(k, id)| k.iter().map(move |k| (k.as_str(), *id)))
+                .collect();
+            let mut inserted: std::collections::HashSet<(String, i64)> =
+                std::collections::HashSet::with_capacity(pairs.len());
+            for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO dedup_keys (key, message_id) ");
+                q.push_values(chunk, |mut row, (k, id)| {
+                    row.push_bind(*k).push_bind(*id);
+                });
+                q.push(" ON CONFLICT (key) DO NOTHING RETURNING key, message_id");
+                for r in q.build().fetch_all(&mut *tx).await? {
+                    inserted.insert((r.try_get(0)?, r.try_get(1)?));
+                }
+            }
+            // 3. Who holds the keys that were not inserted.
+            let missing: Vec<&str> = pairs
+                .iter()
+                .filter(|(k, id)| !inserted.contains(&((*k).to_string(), *id)))
+                .map(|(k, _)| *k)
+                .collect();
+            let mut holder: std::collections::HashMap<String, i64> =
+                std::collections::HashMap::with_capacity(missing.len());
+            for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+                let mut q =
+                    sqlx::QueryBuilder::new("SELECT key, message_id FROM dedup_keys WHERE key IN (");
+                let mut list = q.separated(", ");
+                for k in chunk {
+                    list.push_bind(*k);
+                }
+                q.push(")");
+                for r in q.build().fetch_all(&mut *tx).await? {
+                    holder.insert(r.try_get(0)?, r.try_get(1)?);
+                }
+            }
+            // 4. Duplicates (rare): marked, their own keys given back.
+            let mut out: Vec<Received> = Vec::with_capacity(batch.len());
+            let mut events: Vec<(i64, State, String)> = Vec::with_capacity(batch.len());
+            for (i, id) in ids.iter().copied().enumerate() {
+                let taken = keys[i]
+                    .iter()
+                    .find(|k| !inserted.contains(&((*k).clone(), id)));
+                let duplicate_of = match taken {
+                    None => None,
+                    Some(k) => {
+                        let orig = holder.get(k).copied().ok_or_else(|| {
+                            JournalError::Conflict(format!("dedup key {k} vanished"))
+                        })?;
+                        // An original that is itself a duplicate in this
+                        // batch: point at what it duplicates.
+                        let orig = out
+                            .iter()
+                            .find(|r| r.id == orig)
+                            .and_then(|r| r.duplicate_of)
+                            .unwrap_or(orig);
+                        Some(orig)
+                    }
+                };
                 let (state, detail) = match duplicate_of {
                     Some(orig) => {
                         sqlx::query("DELETE FROM dedup_keys WHERE message_id = $1")
@@ -565,7 +640,7 @@ impl Journal {
                     }
                     None => (
                         State::Received,
-                        format!("{} bytes from {}", m.raw.len(), m.source),
+                        format!("{} bytes from {}", batch[i].raw.len(), batch[i].source),
                     ),
                 };
                 events.push((id, state, detail));
@@ -583,8 +658,8 @@ impl Journal {
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
-        });
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Leases up to `limit` due, non-final messages to `owner` for
@@ -880,39 +955,51 @@ impl Journal {
         }
         match self {
             Journal::Sqlite(p) => {
-                // In process: one prepared statement per message is cheap.
+                // Multi-row too: each statement is a round trip to sqlx's
+                // SQLite thread, which on a busy machine waits for a core.
                 let mut tx = p.begin().await?;
-                for u in updates {
-                    let packed = u.packed();
-                    sqlx::query(
-                        "UPDATE messages SET state = $2, error = $3, \
-                         partner = COALESCE($4, partner), format = COALESCE($5, format), \
-                         document_type = COALESCE($6, document_type), \
-                         business_keys = COALESCE($7, business_keys), sender = COALESCE($8, sender), \
-                         interchange_ref = COALESCE($9, interchange_ref), \
-                         canonical_json = CASE WHEN $10 IS NULL THEN canonical_json END, \
-                         canonical_z = COALESCE($10, canonical_z), \
-                         priced_json = CASE WHEN $11 IS NULL THEN priced_json END, \
-                         priced_z = COALESCE($11, priced_z), attempts = $12, \
-                         next_attempt_at = $13, lease_owner = NULL, lease_expires_at = NULL, \
-                         updated_at = $14 WHERE id = $1",
-                    )
-                    .bind(u.id)
-                    .bind(u.state.as_str())
-                    .bind(&u.error)
-                    .bind(&u.partner)
-                    .bind(&u.format)
-                    .bind(&u.document_type)
-                    .bind(&u.business_keys)
-                    .bind(&u.sender)
-                    .bind(&u.interchange_ref)
-                    .bind(packed.canonical.as_deref())
-                    .bind(packed.priced.as_deref())
-                    .bind(u.attempts)
-                    .bind(u.next_attempt_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+                    let packed: Vec<Cow<'_, Packed>> = chunk.iter().map(|u| u.packed()).collect();
+                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "WITH u (id, state, error, partner, format, document_type, \
+                         business_keys, sender, interchange_ref, canonical_z, priced_z, \
+                         attempts, next_attempt_at) AS (",
+                    );
+                    q.push_values(chunk.iter().zip(&packed), |mut row, (u, packed)| {
+                        row.push_bind(u.id)
+                            .push_bind(u.state.as_str())
+                            .push_bind(u.error.as_deref())
+                            .push_bind(u.partner.as_deref())
+                            .push_bind(u.format.as_deref())
+                            .push_bind(u.document_type.as_deref())
+                            .push_bind(u.business_keys.as_deref())
+                            .push_bind(u.sender.as_deref())
+                            .push_bind(u.interchange_ref.as_deref())
+                            .push_bind(packed.canonical.as_deref())
+                            .push_bind(packed.priced.as_deref())
+                            .push_bind(u.attempts)
+                            .push_bind(u.next_attempt_at);
+                    });
+                    q.push(
+                        ") UPDATE messages SET state = u.state, error = u.error, \
+                         partner = COALESCE(u.partner, messages.partner), \
+                         format = COALESCE(u.format, messages.format), \
+                         document_type = COALESCE(u.document_type, messages.document_type), \
+                         business_keys = COALESCE(u.business_keys, messages.business_keys), \
+                         sender = COALESCE(u.sender, messages.sender), \
+                         interchange_ref = COALESCE(u.interchange_ref, messages.interchange_ref), \
+                         canonical_json = CASE WHEN u.canonical_z IS NULL \
+                         THEN messages.canonical_json END, \
+                         canonical_z = COALESCE(u.canonical_z, messages.canonical_z), \
+                         priced_json = CASE WHEN u.priced_z IS NULL \
+                         THEN messages.priced_json END, \
+                         priced_z = COALESCE(u.priced_z, messages.priced_z), \
+                         attempts = u.attempts, next_attempt_at = u.next_attempt_at, \
+                         lease_owner = NULL, lease_expires_at = NULL, updated_at = ",
+                    );
+                    q.push_bind(now);
+                    q.push(" FROM u WHERE messages.id = u.id");
+                    q.build().execute(&mut *tx).await?;
                 }
                 side_tables!(tx, sqlx::Sqlite);
                 tx.commit().await?;

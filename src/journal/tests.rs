@@ -492,7 +492,8 @@ async fn documents_are_stored_packed_and_old_text_rows_still_read() {
         );
         assert_eq!(j.get(b).await.unwrap().priced_json, None);
         // Stored compressed, the text columns empty.
-        let sql = "SELECT canonical_json IS NULL, length(canonical_z) FROM messages WHERE id = $1";
+        let sql = "SELECT canonical_json IS NULL, CAST(length(canonical_z) AS BIGINT) \
+                   FROM messages WHERE id = $1";
         let (text_null, z_len): (bool, i64) = match &j {
             Journal::Sqlite(p) => sqlx::query_as(sql).bind(a).fetch_one(p).await.unwrap(),
             Journal::Postgres(p) => sqlx::query_as(sql).bind(a).fetch_one(p).await.unwrap(),
@@ -552,5 +553,29 @@ async fn documents_are_stored_packed_and_old_text_rows_still_read() {
             e.contains(&format!("message {b}")) && e.contains("canonical_z"),
             "{e}"
         );
+    }
+}
+
+#[tokio::test]
+async fn duplicates_in_one_batch_point_at_the_original() {
+    for j in journals().await {
+        let x = j.receive(vec![incoming(IC1)]).await.unwrap()[0].id;
+        // A repeats X's interchange reference with other bytes; B repeats
+        // A's bytes. Both are duplicates of X, the first message.
+        let a = "UNB+UNOC:3+SENDER1:14+RCPT:14+240309:0000+REF1'UNZ+0+REF1'";
+        let r = j
+            .receive(vec![incoming(a), incoming(a), incoming("fresh")])
+            .await
+            .unwrap();
+        assert_eq!(r[0].duplicate_of, Some(x));
+        assert_eq!(r[1].duplicate_of, Some(x));
+        assert_eq!(r[2].duplicate_of, None);
+        assert!(r[0].id < r[1].id && r[1].id < r[2].id, "ids in batch order");
+        assert_eq!(j.get(r[2].id).await.unwrap().raw, b"fresh");
+        assert_eq!(j.get(r[1].id).await.unwrap().state, State::Duplicate);
+        // The duplicates gave their keys back: only X and "fresh" hold some.
+        let claimed = j.claim("me", 10, 60_000).await.unwrap();
+        let ids: Vec<i64> = claimed.iter().map(|m| m.id).collect();
+        assert_eq!(ids, vec![x, r[2].id]);
     }
 }
