@@ -395,16 +395,19 @@ impl<'r> Translator<'r> {
         let mut last_lines = 0;
 
         loop {
-            let pending = reader.take_diagnostics();
             // A MessageEnd's own diagnostics were raised before it is read:
-            // route them while the message is still open.
-            route(
-                pending,
-                in_message,
-                &mut message_diags,
-                &mut envelope_errors,
-                &mut summary,
-            );
+            // route them while the message is still open. (Most segments
+            // raise none: nothing to take then.)
+            if reader.has_diagnostics() {
+                let pending = reader.take_diagnostics();
+                route(
+                    pending,
+                    in_message,
+                    &mut message_diags,
+                    &mut envelope_errors,
+                    &mut summary,
+                );
+            }
             let Some(event) = reader.next_event()? else {
                 break;
             };

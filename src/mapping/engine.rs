@@ -109,6 +109,18 @@ pub struct MessageMapper<'m> {
     base: Location,
 }
 
+/// True when none of `sources` can give a value: each reads an element or
+/// component that is absent or empty in `seg` (a literal always gives one).
+#[inline]
+fn all_absent(seg: &Segment<'_>, sources: &[Source]) -> bool {
+    sources.iter().all(|src| match src {
+        Source::Path(p) | Source::Table(_, p) => {
+            seg.raw(p.element as usize, p.component as usize).is_none()
+        }
+        Source::Literal(_) => false,
+    })
+}
+
 fn tag_of(seg: &Segment<'_>) -> Tag {
     match seg.tag_bytes() {
         [a, b, c] => [*a, *b, *c],
@@ -425,11 +437,14 @@ impl<'m> MessageMapper<'m> {
                 });
             }
             NewKind::Line => {
-                let mut line = crate::model::Line::default();
-                if let Some(pk) = c.package {
-                    line.package_id = doc.packages.get(pk.value).map(|p| p.id.clone());
-                }
-                doc.lines.push(line);
+                let package_id = c
+                    .package
+                    .and_then(|pk| doc.packages.get(pk.value).map(|p| p.id.clone()));
+                // Built in place (a line is large: no copy through the stack).
+                doc.lines.push(crate::model::Line {
+                    package_id,
+                    ..crate::model::Line::default()
+                });
                 c.line = Some(Cur {
                     value: doc.lines.len() - 1,
                     depth,
@@ -652,9 +667,16 @@ impl<'m> MessageMapper<'m> {
             self.create(new);
         }
         for (target, sources) in &rule.sets {
+            // Elements the segment does not have give nothing: skip the set
+            // before its kind is looked up (a PIA rule lists five item
+            // identifiers; a segment usually carries one).
+            if all_absent(seg, sources) {
+                continue;
+            }
+            let value_type = target.value_type();
             // Fast path: a number read from one element is parsed straight
             // from its bytes, with no text allocated.
-            if target.value_type() == ValueType::Decimal {
+            if value_type == ValueType::Decimal {
                 if let [src @ Source::Path(p)] = sources.as_slice() {
                     let Some(raw) = seg.value(p.element as usize, p.component as usize) else {
                         continue;
@@ -711,12 +733,12 @@ impl<'m> MessageMapper<'m> {
                         }
                     }
                 }
-                if target.value_type() != ValueType::Text && text.is_some() {
+                if value_type != ValueType::Text && text.is_some() {
                     break;
                 }
             }
             let Some(text) = text else { continue };
-            match target.value_type() {
+            match value_type {
                 ValueType::Text => self.set_text(target, kind, text),
                 ValueType::Decimal => match crate::formats::edifact::parse_decimal(text.as_bytes())
                 {

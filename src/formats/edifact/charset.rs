@@ -64,6 +64,11 @@ impl Charset {
         if let Ok(s) = std::str::from_utf8(bytes) {
             return Cow::Borrowed(s);
         }
+        self.decode_not_utf8(bytes)
+    }
+
+    /// [`Charset::decode`] for bytes already known not to be valid UTF-8.
+    fn decode_not_utf8(self, bytes: &[u8]) -> Cow<'_, str> {
         match self {
             Charset::Ascii | Charset::Latin1 | Charset::Utf8 => {
                 if self == Charset::Utf8 {
@@ -84,7 +89,8 @@ impl Charset {
     pub fn decode_owned(self, bytes: Vec<u8>) -> String {
         match String::from_utf8(bytes) {
             Ok(s) => s,
-            Err(e) => self.decode(e.as_bytes()).into_owned(),
+            // Validated once: straight to the declared table.
+            Err(e) => self.decode_not_utf8(e.as_bytes()).into_owned(),
         }
     }
 
@@ -122,12 +128,8 @@ impl Charset {
 
 /// ISO 8859-1 to UTF-8: every byte is the code point of the same value.
 fn latin1(bytes: &[u8]) -> String {
-    let high = bytes.iter().filter(|&&b| b >= 0x80).count();
-    let mut out = String::with_capacity(bytes.len() + high);
-    for &b in bytes {
-        out.push(char::from(b));
-    }
-    out
+    // encoding_rs converts ASCII runs a word at a time.
+    encoding_rs::mem::decode_latin1(bytes).into_owned()
 }
 
 #[cfg(test)]

@@ -218,21 +218,54 @@ pub fn unescape(raw: &[u8], release: Option<u8>) -> Cow<'_, [u8]> {
     let Some(r) = release else {
         return Cow::Borrowed(raw);
     };
-    if !raw.contains(&r) {
+    let Some(first) = memchr::memchr(r, raw) else {
         return Cow::Borrowed(raw);
-    }
+    };
+    // Copy the runs between release characters whole.
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == r && i + 1 < raw.len() {
-            out.push(raw[i + 1]);
-            i += 2;
-        } else {
-            out.push(raw[i]);
-            i += 1;
+    let mut from = 0;
+    let mut at = first;
+    loop {
+        out.extend_from_slice(&raw[from..at]);
+        if at + 1 >= raw.len() {
+            // A release character last is kept as is.
+            out.extend_from_slice(&raw[at..]);
+            break;
+        }
+        // The released character is kept, whatever it is.
+        out.push(raw[at + 1]);
+        from = at + 2;
+        match memchr::memchr(r, &raw[from..]) {
+            Some(i) => at = from + i,
+            None => {
+                out.extend_from_slice(&raw[from..]);
+                break;
+            }
         }
     }
     Cow::Owned(out)
+}
+
+/// Longest escaped value [`Segment::text`] unescapes on the stack.
+const STACK_TEXT: usize = 256;
+
+/// [`unescape`] into `out` (at least as long as `raw`); returns the length
+/// written.
+fn unescape_into(raw: &[u8], r: u8, out: &mut [u8]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b == r && i + 1 < raw.len() {
+            out[n] = raw[i + 1];
+            i += 2;
+        } else {
+            out[n] = b;
+            i += 1;
+        }
+        n += 1;
+    }
+    n
 }
 
 /// Why a value could not be read as a number.
@@ -441,6 +474,16 @@ impl<'a> Segment<'a> {
     /// Unescaped, decoded text of `element`.`component`.
     pub fn text(&self, element: usize, component: usize) -> Option<Cow<'a, str>> {
         let raw = self.raw(element, component)?;
+        // Short escaped values are unescaped on the stack and decoded into
+        // one allocation (not one for the unescaped bytes and another for
+        // the decoded text).
+        if let Some(r) = self.release_in_use() {
+            if raw.len() <= STACK_TEXT && memchr::memchr(r, raw).is_some() {
+                let mut buf = [0u8; STACK_TEXT];
+                let n = unescape_into(raw, r, &mut buf);
+                return Some(Cow::Owned(self.charset.decode(&buf[..n]).into_owned()));
+            }
+        }
         Some(match unescape(raw, self.release_in_use()) {
             Cow::Borrowed(b) => self.charset.decode(b),
             Cow::Owned(v) => Cow::Owned(self.charset.decode_owned(v)),
@@ -520,6 +563,52 @@ mod tests {
         let s2 = seg(b"FTX+X+NO MORE??+F2", &mut c, &mut e, &d);
         assert_eq!(s2.text(2, 1).as_deref(), Some("NO MORE?"));
         assert_eq!(s2.text(3, 1).as_deref(), Some("F2"));
+        // Latin-1 and release characters; UTF-8 is judged after unescaping.
+        let s3 = seg(b"IMD+K\xe4se ?+ Butter+\xc3?\xa4+?", &mut c, &mut e, &d);
+        assert_eq!(s3.text(1, 1).as_deref(), Some("K\u{e4}se + Butter"));
+        assert_eq!(s3.text(2, 1).as_deref(), Some("\u{e4}"));
+        assert_eq!(s3.text(3, 1).as_deref(), Some("?"));
+        let long = [&b"FTX+"[..], &[b'?', b'+', 0xfc].repeat(200)].concat();
+        let s4 = seg(&long, &mut c, &mut e, &d);
+        assert_eq!(s4.text(1, 1), Some("+\u{fc}".repeat(200).into()));
+    }
+
+    /// The byte-at-a-time definition [`unescape`] must agree with.
+    fn unescape_slow(raw: &[u8], r: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == r && i + 1 < raw.len() {
+                out.push(raw[i + 1]);
+                i += 2;
+            } else {
+                out.push(raw[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn unescape_runs() {
+        for raw in [
+            &b""[..],
+            b"?",
+            b"??",
+            b"???",
+            b"a?",
+            b"?a",
+            b"a??b?+c?:d?'",
+            b"no release",
+            b"x?y?z",
+            b"\xe4?'?\xfc",
+        ] {
+            assert_eq!(unescape(raw, Some(b'?')).as_ref(), unescape_slow(raw, b'?'));
+            let mut buf = [0u8; 16];
+            let n = unescape_into(raw, b'?', &mut buf);
+            assert_eq!(&buf[..n], unescape_slow(raw, b'?'));
+        }
+        assert_eq!(unescape(b"a?+b", None).as_ref(), b"a?+b");
     }
 
     #[test]
