@@ -5,8 +5,11 @@
 //! names are interned into small integers, products are reachable by GTIN or
 //! seller code in one hash lookup, list prices are grouped per product, and
 //! rules are bucketed per scope (client, group, everyone) and target
-//! (product, family, brand, every product) so that pricing a line costs a
-//! handful of hash lookups whatever the size of the terms.
+//! (product, family, brand, every product). The engine reads the rules of
+//! a line from a [`RuleIndex`] built from those buckets at load: per
+//! product, family and brand id, a slice of the rules of every scope, so
+//! that finding the rules of a line costs three array reads (no hashing)
+//! whatever the size of the terms.
 //!
 //! Strings that end up in every priced line (rule ids, descriptions, file
 //! names) are [`SharedStr`]s, so copying them into a trail is a reference
@@ -22,8 +25,24 @@ use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
 /// An immutable shared string: cheap to clone, serialized as a plain string.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SharedStr(Arc<str>);
+
+impl Clone for SharedStr {
+    #[inline]
+    fn clone(&self) -> SharedStr {
+        SharedStr(Arc::clone(&self.0))
+    }
+
+    /// Leaves the reference counts alone when both already share the
+    /// string (the engine rewrites trails that mostly repeat).
+    #[inline]
+    fn clone_from(&mut self, source: &SharedStr) {
+        if !Arc::ptr_eq(&self.0, &source.0) {
+            self.0 = Arc::clone(&source.0);
+        }
+    }
+}
 
 impl SharedStr {
     /// The string.
@@ -421,11 +440,118 @@ pub struct ScopeRules {
 }
 
 impl ScopeRules {
-    pub(crate) fn is_empty(&self) -> bool {
+    /// True when the scope has no rule.
+    pub fn is_empty(&self) -> bool {
         self.by_product.is_empty()
             && self.by_family.is_empty()
             && self.by_brand.is_empty()
             && self.all.is_empty()
+    }
+}
+
+/// A rule of a [`RuleIndex`] slice: its scope (see [`Terms::scopes`]) and
+/// its index in [`Terms::rules`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopedRule {
+    pub scope: u32,
+    pub rule: u32,
+}
+
+/// Rules per target id (product, family or brand index), every scope
+/// together: the rules of id `k` are `rules[offsets[k]..offsets[k + 1]]`,
+/// sorted by scope and, within a scope, in the order of that scope's
+/// bucket.
+#[derive(Debug, Default)]
+pub struct Postings {
+    pub offsets: Vec<u32>,
+    pub rules: Vec<ScopedRule>,
+}
+
+impl Postings {
+    /// Builds the postings of `ids` ids from one bucket map per scope
+    /// (scope id = position in `buckets`).
+    pub(crate) fn build<'a>(
+        ids: usize,
+        buckets: impl Iterator<Item = &'a FastMap<u32, Vec<u32>>> + Clone,
+    ) -> Postings {
+        let ids = buckets
+            .clone()
+            .flat_map(|m| m.keys())
+            .map(|&k| k as usize + 1)
+            .fold(ids, usize::max);
+        let mut offsets = vec![0u32; ids + 1];
+        for m in buckets.clone() {
+            for (&k, v) in m {
+                offsets[k as usize + 1] += v.len() as u32;
+            }
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut fill: Vec<u32> = offsets[..ids].to_vec();
+        let mut rules = vec![ScopedRule { scope: 0, rule: 0 }; offsets[ids] as usize];
+        for (scope, m) in buckets.enumerate() {
+            for (&k, v) in m {
+                let at = &mut fill[k as usize];
+                for &rule in v {
+                    rules[*at as usize] = ScopedRule {
+                        scope: scope as u32,
+                        rule,
+                    };
+                    *at += 1;
+                }
+            }
+        }
+        Postings { offsets, rules }
+    }
+
+    /// The rules of id `k`, every scope.
+    #[inline]
+    pub fn get(&self, k: u32) -> &[ScopedRule] {
+        let k = k as usize;
+        match (self.offsets.get(k), self.offsets.get(k + 1)) {
+            (Some(&a), Some(&b)) => self.rules.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// The rules of [`Terms::scopes`] by target, every scope together (the
+/// engine keeps those of the client's scopes): built once at load so that
+/// a line's rules are three array reads instead of up to twelve hash
+/// lookups (three scopes × product, family, brand, all).
+#[derive(Debug, Default)]
+pub struct RuleIndex {
+    pub by_product: Postings,
+    pub by_family: Postings,
+    pub by_brand: Postings,
+    /// Rules for every product, with their scope, by scope.
+    pub all: Vec<ScopedRule>,
+}
+
+impl RuleIndex {
+    /// Indexes `scopes` (scope id = position).
+    pub fn build(
+        scopes: &[ScopeRules],
+        products: usize,
+        families: usize,
+        brands: usize,
+    ) -> RuleIndex {
+        RuleIndex {
+            by_product: Postings::build(products, scopes.iter().map(|s| &s.by_product)),
+            by_family: Postings::build(families, scopes.iter().map(|s| &s.by_family)),
+            by_brand: Postings::build(brands, scopes.iter().map(|s| &s.by_brand)),
+            all: scopes
+                .iter()
+                .enumerate()
+                .flat_map(|(scope, s)| {
+                    s.all.iter().map(move |&rule| ScopedRule {
+                        scope: scope as u32,
+                        rule,
+                    })
+                })
+                .collect(),
+        }
     }
 }
 
@@ -458,6 +584,8 @@ pub struct Terms {
     /// Scope 0 is everyone, then one per group (1 + group index), then one
     /// per client (1 + groups + client index).
     pub scopes: Vec<ScopeRules>,
+    /// The rules of `scopes` by product, family and brand id.
+    pub rule_index: RuleIndex,
     /// Some rule has family-basis tiers (the engine then sums family
     /// quantities per order).
     pub has_family_tiers: bool,
@@ -509,18 +637,31 @@ impl Terms {
 #[inline]
 pub fn numeric_key(key: &str) -> Option<u64> {
     let b = key.as_bytes();
-    if b.is_empty() || b.len() > 16 {
+    let n = b.len();
+    if n == 0 || n > 16 {
         return None;
     }
-    let mut v = 0u64;
-    for &c in b {
+    // The last 8 digits (left-padded with `0` when shorter) at once, the
+    // first ones one by one.
+    let (head, lo) = if n >= 8 {
+        let mut lo = [0u8; 8];
+        lo.copy_from_slice(&b[n - 8..]);
+        (&b[..n - 8], lo)
+    } else {
+        let mut lo = [b'0'; 8];
+        lo[8 - n..].copy_from_slice(b);
+        (&b[..0], lo)
+    };
+    let lo = super::fixed::eight_digits(u64::from_le_bytes(lo))?;
+    let mut hi = 0u64;
+    for &c in head {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             return None;
         }
-        v = v * 10 + u64::from(d);
+        hi = hi * 10 + u64::from(d);
     }
-    Some(v | (b.len() as u64) << 56)
+    Some((hi * 100_000_000 + lo) | (n as u64) << 56)
 }
 
 /// ISO 4217 minor units of common currencies.
@@ -533,4 +674,75 @@ pub fn iso_minor_unit(currency: &str) -> Option<u32> {
         | "TRY" | "MAD" | "AED" | "SAR" | "ILS" | "RUB" | "UAH" | "THB" => 2,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digit-by-digit definition of [`numeric_key`].
+    fn numeric_key_slow(key: &str) -> Option<u64> {
+        let b = key.as_bytes();
+        if b.is_empty() || b.len() > 16 || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = b.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        Some(v | (b.len() as u64) << 56)
+    }
+
+    #[test]
+    fn numeric_keys() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 19) as usize;
+            let s: String = (0..len)
+                .map(|i| {
+                    let r = x.rotate_left(i as u32 * 7);
+                    if r % 23 == 0 {
+                        char::from(b'/' + (r % 13) as u8)
+                    } else {
+                        char::from(b'0' + (r % 10) as u8)
+                    }
+                })
+                .collect();
+            assert_eq!(numeric_key(&s), numeric_key_slow(&s), "{s}");
+        }
+        for s in [
+            "",
+            "0",
+            "0123",
+            "123",
+            "3000000000042",
+            "9999999999999999",
+            "12345678901234567",
+            "12a4",
+            "é",
+        ] {
+            assert_eq!(numeric_key(s), numeric_key_slow(s), "{s}");
+        }
+        assert_ne!(numeric_key("0123"), numeric_key("123"));
+    }
+
+    #[test]
+    fn postings_keep_bucket_order_per_scope() {
+        let mut a: FastMap<u32, Vec<u32>> = FastMap::default();
+        a.insert(2, vec![5, 1]);
+        let mut b: FastMap<u32, Vec<u32>> = FastMap::default();
+        b.insert(2, vec![7]);
+        b.insert(0, vec![3, 4]);
+        let p = Postings::build(1, [&a, &b].into_iter());
+        let of = |k: u32| {
+            p.get(k)
+                .iter()
+                .map(|r| (r.scope, r.rule))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of(0), [(1, 3), (1, 4)]);
+        assert_eq!(of(1), []);
+        assert_eq!(of(2), [(0, 5), (0, 1), (1, 7)]);
+        assert_eq!(of(3), []);
+    }
 }
