@@ -5,11 +5,10 @@
 //! names are interned into small integers, products are reachable by GTIN or
 //! seller code in one hash lookup, list prices are grouped per product, and
 //! rules are bucketed per scope (client, group, everyone) and target
-//! (product, family, brand, every product). The engine reads the rules of
-//! a line from a [`RuleIndex`] built from those buckets at load: per
-//! product, family and brand id, a slice of the rules of every scope, so
-//! that finding the rules of a line costs three array reads (no hashing)
-//! whatever the size of the terms.
+//! (product, family, brand, every product), each scope with a small
+//! [`KeyFilter`] of its keys, so that pricing a line costs a few bit tests
+//! and a hash lookup for the keys actually present, whatever the size of
+//! the terms.
 //!
 //! Strings that end up in every priced line (rule ids, descriptions, file
 //! names) are [`SharedStr`]s, so copying them into a trail is a reference
@@ -437,121 +436,72 @@ pub struct ScopeRules {
     pub by_family: FastMap<u32, Vec<u32>>,
     pub by_brand: FastMap<u32, Vec<u32>>,
     pub all: Vec<u32>,
+    /// The keys of the three maps, see [`ScopeRules::seal`].
+    pub filter: KeyFilter,
+}
+
+/// Target of a bucket key in a [`KeyFilter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Product = 0,
+    Family = 1,
+    Brand = 2,
+}
+
+/// A 256-bit summary of the bucket keys of a scope (one bit per
+/// (target, id), Bloom style): a clear bit proves the key absent, so most
+/// lookups of a line end with a bit test instead of a hash probe. Until
+/// built (the default), every key may be present.
+#[derive(Debug, Default, Clone)]
+pub struct KeyFilter {
+    bits: [u64; 4],
+    built: bool,
+}
+
+impl KeyFilter {
+    #[inline]
+    fn bit(target: Target, id: u32) -> (usize, u64) {
+        let h = (u64::from(id) ^ ((target as u64) << 32)).wrapping_mul(SEED);
+        let b = (h >> 56) as usize;
+        (b >> 6, 1u64 << (b & 63))
+    }
+
+    /// False only when no bucket of `target` has key `id`.
+    #[inline]
+    pub fn may_contain(&self, target: Target, id: u32) -> bool {
+        let (w, m) = KeyFilter::bit(target, id);
+        !self.built || self.bits[w] & m != 0
+    }
 }
 
 impl ScopeRules {
+    /// Builds [`ScopeRules::filter`] from the keys of the buckets: call it
+    /// once every rule is added (until then the filter lets every key by).
+    pub fn seal(&mut self) {
+        let mut f = KeyFilter {
+            bits: [0; 4],
+            built: true,
+        };
+        let maps = [
+            (Target::Product, &self.by_product),
+            (Target::Family, &self.by_family),
+            (Target::Brand, &self.by_brand),
+        ];
+        for (target, map) in maps {
+            for &id in map.keys() {
+                let (w, m) = KeyFilter::bit(target, id);
+                f.bits[w] |= m;
+            }
+        }
+        self.filter = f;
+    }
+
     /// True when the scope has no rule.
     pub fn is_empty(&self) -> bool {
         self.by_product.is_empty()
             && self.by_family.is_empty()
             && self.by_brand.is_empty()
             && self.all.is_empty()
-    }
-}
-
-/// A rule of a [`RuleIndex`] slice: its scope (see [`Terms::scopes`]) and
-/// its index in [`Terms::rules`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScopedRule {
-    pub scope: u32,
-    pub rule: u32,
-}
-
-/// Rules per target id (product, family or brand index), every scope
-/// together: the rules of id `k` are `rules[offsets[k]..offsets[k + 1]]`,
-/// sorted by scope and, within a scope, in the order of that scope's
-/// bucket.
-#[derive(Debug, Default)]
-pub struct Postings {
-    pub offsets: Vec<u32>,
-    pub rules: Vec<ScopedRule>,
-}
-
-impl Postings {
-    /// Builds the postings of `ids` ids from one bucket map per scope
-    /// (scope id = position in `buckets`).
-    pub(crate) fn build<'a>(
-        ids: usize,
-        buckets: impl Iterator<Item = &'a FastMap<u32, Vec<u32>>> + Clone,
-    ) -> Postings {
-        let ids = buckets
-            .clone()
-            .flat_map(|m| m.keys())
-            .map(|&k| k as usize + 1)
-            .fold(ids, usize::max);
-        let mut offsets = vec![0u32; ids + 1];
-        for m in buckets.clone() {
-            for (&k, v) in m {
-                offsets[k as usize + 1] += v.len() as u32;
-            }
-        }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
-        }
-        let mut fill: Vec<u32> = offsets[..ids].to_vec();
-        let mut rules = vec![ScopedRule { scope: 0, rule: 0 }; offsets[ids] as usize];
-        for (scope, m) in buckets.enumerate() {
-            for (&k, v) in m {
-                let at = &mut fill[k as usize];
-                for &rule in v {
-                    rules[*at as usize] = ScopedRule {
-                        scope: scope as u32,
-                        rule,
-                    };
-                    *at += 1;
-                }
-            }
-        }
-        Postings { offsets, rules }
-    }
-
-    /// The rules of id `k`, every scope.
-    #[inline]
-    pub fn get(&self, k: u32) -> &[ScopedRule] {
-        let k = k as usize;
-        match (self.offsets.get(k), self.offsets.get(k + 1)) {
-            (Some(&a), Some(&b)) => self.rules.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        }
-    }
-}
-
-/// The rules of [`Terms::scopes`] by target, every scope together (the
-/// engine keeps those of the client's scopes): built once at load so that
-/// a line's rules are three array reads instead of up to twelve hash
-/// lookups (three scopes × product, family, brand, all).
-#[derive(Debug, Default)]
-pub struct RuleIndex {
-    pub by_product: Postings,
-    pub by_family: Postings,
-    pub by_brand: Postings,
-    /// Rules for every product, with their scope, by scope.
-    pub all: Vec<ScopedRule>,
-}
-
-impl RuleIndex {
-    /// Indexes `scopes` (scope id = position).
-    pub fn build(
-        scopes: &[ScopeRules],
-        products: usize,
-        families: usize,
-        brands: usize,
-    ) -> RuleIndex {
-        RuleIndex {
-            by_product: Postings::build(products, scopes.iter().map(|s| &s.by_product)),
-            by_family: Postings::build(families, scopes.iter().map(|s| &s.by_family)),
-            by_brand: Postings::build(brands, scopes.iter().map(|s| &s.by_brand)),
-            all: scopes
-                .iter()
-                .enumerate()
-                .flat_map(|(scope, s)| {
-                    s.all.iter().map(move |&rule| ScopedRule {
-                        scope: scope as u32,
-                        rule,
-                    })
-                })
-                .collect(),
-        }
     }
 }
 
@@ -584,8 +534,6 @@ pub struct Terms {
     /// Scope 0 is everyone, then one per group (1 + group index), then one
     /// per client (1 + groups + client index).
     pub scopes: Vec<ScopeRules>,
-    /// The rules of `scopes` by product, family and brand id.
-    pub rule_index: RuleIndex,
     /// Some rule has family-basis tiers (the engine then sums family
     /// quantities per order).
     pub has_family_tiers: bool,
@@ -727,22 +675,26 @@ mod tests {
     }
 
     #[test]
-    fn postings_keep_bucket_order_per_scope() {
-        let mut a: FastMap<u32, Vec<u32>> = FastMap::default();
-        a.insert(2, vec![5, 1]);
-        let mut b: FastMap<u32, Vec<u32>> = FastMap::default();
-        b.insert(2, vec![7]);
-        b.insert(0, vec![3, 4]);
-        let p = Postings::build(1, [&a, &b].into_iter());
-        let of = |k: u32| {
-            p.get(k)
-                .iter()
-                .map(|r| (r.scope, r.rule))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(of(0), [(1, 3), (1, 4)]);
-        assert_eq!(of(1), []);
-        assert_eq!(of(2), [(0, 5), (0, 1), (1, 7)]);
-        assert_eq!(of(3), []);
+    fn key_filter_never_hides_a_key() {
+        let mut s = ScopeRules::default();
+        assert!(s.filter.may_contain(Target::Product, 7), "unsealed lets by");
+        for id in (0..3000).step_by(37) {
+            s.by_product.entry(id).or_default().push(id);
+            s.by_family.entry(id / 3).or_default().push(id);
+            s.by_brand.entry(id / 5).or_default().push(id);
+        }
+        s.seal();
+        for id in 0..3000 {
+            assert!(!s.by_product.contains_key(&id) || s.filter.may_contain(Target::Product, id));
+            assert!(!s.by_family.contains_key(&id) || s.filter.may_contain(Target::Family, id));
+            assert!(!s.by_brand.contains_key(&id) || s.filter.may_contain(Target::Brand, id));
+        }
+        let mut small = ScopeRules::default();
+        small.by_brand.insert(4, vec![1]);
+        small.seal();
+        let passed = (0..10_000)
+            .filter(|&id| small.filter.may_contain(Target::Product, id))
+            .count();
+        assert!(passed < 200, "{passed} of 10000 absent keys let by");
     }
 }

@@ -27,8 +27,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::catalog::{
-    Client, FastMap, Level, Mode, PriceEntry, Rule, RuleAction, ScopedRule, SharedStr, SourceRef,
-    Terms, TierBasis,
+    Client, FastMap, Level, Mode, PriceEntry, Rule, RuleAction, ScopeRules, SharedStr, SourceRef,
+    Target, Terms, TierBasis,
 };
 use super::check::{self, CheckOutcome, PriceCheck};
 use super::credit::{self, CreditCheck};
@@ -562,9 +562,9 @@ enum Purpose {
 struct Session<'t> {
     terms: &'t Terms,
     client: &'t Client,
-    /// The client's scopes, in precedence order: its own, its group's
-    /// (`u32::MAX` when none), everyone's (see [`Terms::scopes`]).
-    scope_ids: [u32; 3],
+    /// The client's non-empty scopes, in precedence order: its own, its
+    /// group's, everyone's (see [`Terms::scopes`]).
+    scopes: [Option<&'t ScopeRules>; 3],
     currency: String,
     minor: u32,
     today: NaiveDate,
@@ -578,9 +578,6 @@ struct Found {
     net: Option<u32>,
     promos: Vec<u32>,
     discounts: Vec<u32>,
-    /// The rules of the line's scopes and targets, with their rank
-    /// (scope position × 4 + target), before filtering.
-    hits: Vec<(u32, u32)>,
 }
 
 impl Found {
@@ -636,16 +633,25 @@ impl<'t> Session<'t> {
         let minor = terms
             .minor_unit(&currency)
             .ok_or_else(|| PricingError::UnknownCurrency(currency.clone()))?;
-        let group_scope = client
-            .group
-            .and_then(|g| terms.groups.get(g as usize))
-            .map_or(u32::MAX, |g| g.scope);
-        let scope_ids = [client.scope, group_scope, 0];
+        let mut scopes = [None; 3];
+        let group_scope = client.group.map(|g| terms.groups[g as usize].scope);
+        let mut n = 0;
+        for s in [Some(client.scope), group_scope, Some(0)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = terms.scopes.get(s as usize) {
+                if !r.is_empty() {
+                    scopes[n] = Some(r);
+                    n += 1;
+                }
+            }
+        }
         let (dest, dest_note) = vat::destination(&terms.settings.seller_country, doc);
         Ok(Session {
             terms,
             client,
-            scope_ids,
+            scopes,
             currency,
             minor,
             today,
@@ -671,90 +677,46 @@ impl<'t> Session<'t> {
         }
     }
 
-    /// Position of `scope` among the client's scopes (client, group,
-    /// everyone), `None` when it is not one of them.
-    #[inline]
-    fn scope_pos(&self, scope: u32) -> Option<u32> {
-        let [client, group, everyone] = self.scope_ids;
-        if scope == client {
-            Some(0)
-        } else if scope == group {
-            Some(1)
-        } else if scope == everyone {
-            Some(2)
-        } else {
-            None
-        }
-    }
-
-    /// Appends to `hits` the rules of `rules` (a [`Postings`] slice, sorted
-    /// by scope) that belong to the client's scopes, with their rank
-    /// (scope position × 4 + `target`), in the slice's order per scope.
-    ///
-    /// [`Postings`]: super::catalog::Postings
-    #[inline]
-    fn scoped_hits(&self, rules: &[ScopedRule], target: u32, hits: &mut Vec<(u32, u32)>) {
-        if rules.len() <= 8 {
-            for e in rules {
-                if let Some(pos) = self.scope_pos(e.scope) {
-                    hits.push((pos * 4 + target, e.rule));
-                }
-            }
-            return;
-        }
-        for (pos, scope) in (0u32..).zip(self.scope_ids) {
-            if scope == u32::MAX {
-                continue;
-            }
-            let start = rules.partition_point(|e| e.scope < scope);
-            for e in rules[start..].iter().take_while(|e| e.scope == scope) {
-                hits.push((pos * 4 + target, e.rule));
-            }
-        }
-    }
-
-    /// The rules that apply to product `pid` in `unit`, by level, in the
-    /// order of the client's scopes (client, group, everyone) and, within
-    /// a scope, of the targets (product, family, brand, every product).
+    /// The rules that apply to product `pid` in `unit`, by level: the
+    /// client's scopes in order (client, group, everyone), and in each the
+    /// product's, family's, brand's and every product's rules (a key the
+    /// scope's filter rules out is not looked up).
     fn collect(&self, pid: u32, unit: &str, found: &mut Found) {
         found.net = None;
         found.promos.clear();
         found.discounts.clear();
-        found.hits.clear();
-        let index = &self.terms.rule_index;
         let p = &self.terms.products[pid as usize];
-        let targets: [&[ScopedRule]; 4] = [
-            index.by_product.get(pid),
-            p.family.map_or(&[][..], |f| index.by_family.get(f)),
-            p.brand.map_or(&[][..], |b| index.by_brand.get(b)),
-            &index.all,
-        ];
-        for (target, rules) in (0u32..).zip(targets) {
-            if !rules.is_empty() {
-                self.scoped_hits(rules, target, &mut found.hits);
-            }
-        }
-        if found.hits.is_empty() {
-            return;
-        }
-        // Stable: within a scope and target, the bucket's order.
-        if found.hits.len() > 1 {
-            found.hits.sort_by_key(|h| h.0);
-        }
-        for &(_, ri) in &found.hits {
-            let r = &self.terms.rules[ri as usize];
-            if !self.rule_applies(r, unit) {
-                continue;
-            }
-            match r.action.level() {
-                Level::NetPrice => {
-                    if found.net.is_none() {
-                        found.net = Some(ri);
+        for scope in self.scopes.iter().flatten() {
+            let f = &scope.filter;
+            let buckets = [
+                f.may_contain(Target::Product, pid)
+                    .then(|| scope.by_product.get(&pid))
+                    .flatten(),
+                p.family
+                    .filter(|&id| f.may_contain(Target::Family, id))
+                    .and_then(|id| scope.by_family.get(&id)),
+                p.brand
+                    .filter(|&id| f.may_contain(Target::Brand, id))
+                    .and_then(|id| scope.by_brand.get(&id)),
+                Some(&scope.all),
+            ];
+            for bucket in buckets.into_iter().flatten() {
+                for &ri in bucket {
+                    let r = &self.terms.rules[ri as usize];
+                    if !self.rule_applies(r, unit) {
+                        continue;
+                    }
+                    match r.action.level() {
+                        Level::NetPrice => {
+                            if found.net.is_none() {
+                                found.net = Some(ri);
+                            }
+                        }
+                        Level::Promotion => found.promos.push(ri),
+                        Level::Discount => found.discounts.push(ri),
+                        Level::List => {}
                     }
                 }
-                Level::Promotion => found.promos.push(ri),
-                Level::Discount => found.discounts.push(ri),
-                Level::List => {}
             }
         }
         if found.discounts.len() > 1 {

@@ -20,8 +20,8 @@ use rust_decimal::Decimal;
 
 use super::catalog::{
     discount_factor, CapPolicy, CheckPolicy, Client, EarlyPayment, FastMap, Interner, Level, Mode,
-    PaymentTermsSpec, PriceCheckPolicy, PriceEntry, Product, Rule, RuleAction, RuleIndex,
-    ScopeRules, Settings, SharedStr, SourceRef, Terms, Tier, TierBasis,
+    PaymentTermsSpec, PriceCheckPolicy, PriceEntry, Product, Rule, RuleAction, ScopeRules,
+    Settings, SharedStr, SourceRef, Terms, Tier, TierBasis,
 };
 use super::terms::{
     ClientDef, ClientsFile, PaymentTermsDef, PriceCheckDef, PricingFile, RuleDef, RulesFile,
@@ -252,8 +252,9 @@ impl Terms {
             .iter()
             .filter_map(|(k, &id)| super::catalog::numeric_key(k).map(|n| (n, id)))
             .collect();
-        let rule_index =
-            RuleIndex::build(&scopes, b.products.len(), b.families.len(), b.brands.len());
+        for s in &mut scopes {
+            s.seal();
+        }
         Ok(Terms {
             settings: b.settings,
             products: b.products,
@@ -270,7 +271,6 @@ impl Terms {
             client_index,
             rules,
             scopes,
-            rule_index,
             has_family_tiers,
             warnings: b.warnings,
             price_count: b.price_count,
