@@ -5,8 +5,10 @@
 //! names are interned into small integers, products are reachable by GTIN or
 //! seller code in one hash lookup, list prices are grouped per product, and
 //! rules are bucketed per scope (client, group, everyone) and target
-//! (product, family, brand, every product) so that pricing a line costs a
-//! handful of hash lookups whatever the size of the terms.
+//! (product, family, brand, every product), each scope with a small
+//! [`KeyFilter`] of its keys, so that pricing a line costs a few bit tests
+//! and a hash lookup for the keys actually present, whatever the size of
+//! the terms.
 //!
 //! Strings that end up in every priced line (rule ids, descriptions, file
 //! names) are [`SharedStr`]s, so copying them into a trail is a reference
@@ -22,8 +24,24 @@ use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
 /// An immutable shared string: cheap to clone, serialized as a plain string.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SharedStr(Arc<str>);
+
+impl Clone for SharedStr {
+    #[inline]
+    fn clone(&self) -> SharedStr {
+        SharedStr(Arc::clone(&self.0))
+    }
+
+    /// Leaves the reference counts alone when both already share the
+    /// string (the engine rewrites trails that mostly repeat).
+    #[inline]
+    fn clone_from(&mut self, source: &SharedStr) {
+        if !Arc::ptr_eq(&self.0, &source.0) {
+            self.0 = Arc::clone(&source.0);
+        }
+    }
+}
 
 impl SharedStr {
     /// The string.
@@ -418,10 +436,68 @@ pub struct ScopeRules {
     pub by_family: FastMap<u32, Vec<u32>>,
     pub by_brand: FastMap<u32, Vec<u32>>,
     pub all: Vec<u32>,
+    /// The keys of the three maps, see [`ScopeRules::seal`].
+    pub filter: KeyFilter,
+}
+
+/// Target of a bucket key in a [`KeyFilter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Product = 0,
+    Family = 1,
+    Brand = 2,
+}
+
+/// A 256-bit summary of the bucket keys of a scope (one bit per
+/// (target, id), Bloom style): a clear bit proves the key absent, so most
+/// lookups of a line end with a bit test instead of a hash probe. Until
+/// built (the default), every key may be present.
+#[derive(Debug, Default, Clone)]
+pub struct KeyFilter {
+    bits: [u64; 4],
+    built: bool,
+}
+
+impl KeyFilter {
+    #[inline]
+    fn bit(target: Target, id: u32) -> (usize, u64) {
+        let h = (u64::from(id) ^ ((target as u64) << 32)).wrapping_mul(SEED);
+        let b = (h >> 56) as usize;
+        (b >> 6, 1u64 << (b & 63))
+    }
+
+    /// False only when no bucket of `target` has key `id`.
+    #[inline]
+    pub fn may_contain(&self, target: Target, id: u32) -> bool {
+        let (w, m) = KeyFilter::bit(target, id);
+        !self.built || self.bits[w] & m != 0
+    }
 }
 
 impl ScopeRules {
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Builds [`ScopeRules::filter`] from the keys of the buckets: call it
+    /// once every rule is added (until then the filter lets every key by).
+    pub fn seal(&mut self) {
+        let mut f = KeyFilter {
+            bits: [0; 4],
+            built: true,
+        };
+        let maps = [
+            (Target::Product, &self.by_product),
+            (Target::Family, &self.by_family),
+            (Target::Brand, &self.by_brand),
+        ];
+        for (target, map) in maps {
+            for &id in map.keys() {
+                let (w, m) = KeyFilter::bit(target, id);
+                f.bits[w] |= m;
+            }
+        }
+        self.filter = f;
+    }
+
+    /// True when the scope has no rule.
+    pub fn is_empty(&self) -> bool {
         self.by_product.is_empty()
             && self.by_family.is_empty()
             && self.by_brand.is_empty()
@@ -509,18 +585,31 @@ impl Terms {
 #[inline]
 pub fn numeric_key(key: &str) -> Option<u64> {
     let b = key.as_bytes();
-    if b.is_empty() || b.len() > 16 {
+    let n = b.len();
+    if n == 0 || n > 16 {
         return None;
     }
-    let mut v = 0u64;
-    for &c in b {
+    // The last 8 digits (left-padded with `0` when shorter) at once, the
+    // first ones one by one.
+    let (head, lo) = if n >= 8 {
+        let mut lo = [0u8; 8];
+        lo.copy_from_slice(&b[n - 8..]);
+        (&b[..n - 8], lo)
+    } else {
+        let mut lo = [b'0'; 8];
+        lo[8 - n..].copy_from_slice(b);
+        (&b[..0], lo)
+    };
+    let lo = super::fixed::eight_digits(u64::from_le_bytes(lo))?;
+    let mut hi = 0u64;
+    for &c in head {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             return None;
         }
-        v = v * 10 + u64::from(d);
+        hi = hi * 10 + u64::from(d);
     }
-    Some(v | (b.len() as u64) << 56)
+    Some((hi * 100_000_000 + lo) | (n as u64) << 56)
 }
 
 /// ISO 4217 minor units of common currencies.
@@ -533,4 +622,79 @@ pub fn iso_minor_unit(currency: &str) -> Option<u32> {
         | "TRY" | "MAD" | "AED" | "SAR" | "ILS" | "RUB" | "UAH" | "THB" => 2,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digit-by-digit definition of [`numeric_key`].
+    fn numeric_key_slow(key: &str) -> Option<u64> {
+        let b = key.as_bytes();
+        if b.is_empty() || b.len() > 16 || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = b.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        Some(v | (b.len() as u64) << 56)
+    }
+
+    #[test]
+    fn numeric_keys() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 19) as usize;
+            let s: String = (0..len)
+                .map(|i| {
+                    let r = x.rotate_left(i as u32 * 7);
+                    if r % 23 == 0 {
+                        char::from(b'/' + (r % 13) as u8)
+                    } else {
+                        char::from(b'0' + (r % 10) as u8)
+                    }
+                })
+                .collect();
+            assert_eq!(numeric_key(&s), numeric_key_slow(&s), "{s}");
+        }
+        for s in [
+            "",
+            "0",
+            "0123",
+            "123",
+            "3000000000042",
+            "9999999999999999",
+            "12345678901234567",
+            "12a4",
+            "é",
+        ] {
+            assert_eq!(numeric_key(s), numeric_key_slow(s), "{s}");
+        }
+        assert_ne!(numeric_key("0123"), numeric_key("123"));
+    }
+
+    #[test]
+    fn key_filter_never_hides_a_key() {
+        let mut s = ScopeRules::default();
+        assert!(s.filter.may_contain(Target::Product, 7), "unsealed lets by");
+        for id in (0..3000).step_by(37) {
+            s.by_product.entry(id).or_default().push(id);
+            s.by_family.entry(id / 3).or_default().push(id);
+            s.by_brand.entry(id / 5).or_default().push(id);
+        }
+        s.seal();
+        for id in 0..3000 {
+            assert!(!s.by_product.contains_key(&id) || s.filter.may_contain(Target::Product, id));
+            assert!(!s.by_family.contains_key(&id) || s.filter.may_contain(Target::Family, id));
+            assert!(!s.by_brand.contains_key(&id) || s.filter.may_contain(Target::Brand, id));
+        }
+        let mut small = ScopeRules::default();
+        small.by_brand.insert(4, vec![1]);
+        small.seal();
+        let passed = (0..10_000)
+            .filter(|&id| small.filter.may_contain(Target::Product, id))
+            .count();
+        assert!(passed < 200, "{passed} of 10000 absent keys let by");
+    }
 }

@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use super::catalog::{
     Client, FastMap, Level, Mode, PriceEntry, Rule, RuleAction, ScopeRules, SharedStr, SourceRef,
-    Terms, TierBasis,
+    Target, Terms, TierBasis,
 };
 use super::check::{self, CheckOutcome, PriceCheck};
 use super::credit::{self, CreditCheck};
@@ -562,7 +562,9 @@ enum Purpose {
 struct Session<'t> {
     terms: &'t Terms,
     client: &'t Client,
-    scopes: Vec<&'t ScopeRules>,
+    /// The client's non-empty scopes, in precedence order: its own, its
+    /// group's, everyone's (see [`Terms::scopes`]).
+    scopes: [Option<&'t ScopeRules>; 3],
     currency: String,
     minor: u32,
     today: NaiveDate,
@@ -576,6 +578,20 @@ struct Found {
     net: Option<u32>,
     promos: Vec<u32>,
     discounts: Vec<u32>,
+}
+
+impl Found {
+    /// Whether `level` has something to evaluate (a level without rules,
+    /// or discounts without a list price, gives no price and no step).
+    #[inline]
+    fn may_apply(&self, level: Level, list: Option<&PriceEntry>) -> bool {
+        match level {
+            Level::NetPrice => self.net.is_some(),
+            Level::Promotion => !self.promos.is_empty(),
+            Level::Discount => !self.discounts.is_empty() && list.is_some(),
+            Level::List => list.is_some(),
+        }
+    }
 }
 
 /// Working buffers of the engine, kept across documents by a [`Pricer`].
@@ -592,8 +608,9 @@ struct Scratch {
     level_discounts: Vec<AppliedDiscount>,
     best_trail: Vec<AppliedRule>,
     best_discounts: Vec<AppliedDiscount>,
-    /// Taxable amount per (category, normalized rate).
-    vat_groups: Vec<((VatCategory, Decimal), Decimal)>,
+    /// Taxable amount per (category, normalized rate), with the bits of
+    /// the first rate seen.
+    vat_groups: Vec<((VatCategory, Decimal), [u8; 16], fixed::DecimalSum)>,
 }
 
 impl<'t> Session<'t> {
@@ -616,15 +633,17 @@ impl<'t> Session<'t> {
         let minor = terms
             .minor_unit(&currency)
             .ok_or_else(|| PricingError::UnknownCurrency(currency.clone()))?;
-        let mut scopes = Vec::with_capacity(3);
+        let mut scopes = [None; 3];
         let group_scope = client.group.map(|g| terms.groups[g as usize].scope);
+        let mut n = 0;
         for s in [Some(client.scope), group_scope, Some(0)]
             .into_iter()
             .flatten()
         {
             if let Some(r) = terms.scopes.get(s as usize) {
                 if !r.is_empty() {
-                    scopes.push(r);
+                    scopes[n] = Some(r);
+                    n += 1;
                 }
             }
         }
@@ -658,16 +677,27 @@ impl<'t> Session<'t> {
         }
     }
 
+    /// The rules that apply to product `pid` in `unit`, by level: the
+    /// client's scopes in order (client, group, everyone), and in each the
+    /// product's, family's, brand's and every product's rules (a key the
+    /// scope's filter rules out is not looked up).
     fn collect(&self, pid: u32, unit: &str, found: &mut Found) {
         found.net = None;
         found.promos.clear();
         found.discounts.clear();
         let p = &self.terms.products[pid as usize];
-        for scope in &self.scopes {
+        for scope in self.scopes.iter().flatten() {
+            let f = &scope.filter;
             let buckets = [
-                scope.by_product.get(&pid),
-                p.family.and_then(|f| scope.by_family.get(&f)),
-                p.brand.and_then(|b| scope.by_brand.get(&b)),
+                f.may_contain(Target::Product, pid)
+                    .then(|| scope.by_product.get(&pid))
+                    .flatten(),
+                p.family
+                    .filter(|&id| f.may_contain(Target::Family, id))
+                    .and_then(|id| scope.by_family.get(&id)),
+                p.brand
+                    .filter(|&id| f.may_contain(Target::Brand, id))
+                    .and_then(|id| scope.by_brand.get(&id)),
                 Some(&scope.all),
             ];
             for bucket in buckets.into_iter().flatten() {
@@ -708,8 +738,8 @@ impl<'t> Session<'t> {
             let mut best: Option<&PriceEntry> = None;
             for e in entries {
                 if e.list == list
-                    && e.unit.as_str() == unit
-                    && e.currency.as_str() == self.currency
+                    && fixed::short_eq(e.unit.as_str(), unit)
+                    && fixed::short_eq(e.currency.as_str(), &self.currency)
                     && e.valid_on(self.today)
                     && best.is_none_or(|b| e.valid_from > b.valid_from)
                 {
@@ -798,6 +828,23 @@ impl<'t> Session<'t> {
                 percent: None,
             },
         }
+    }
+
+    /// Rewrites `step` (a trail step of a previous line) into the list
+    /// step of `e`, as [`Session::list_step`] builds it, without touching
+    /// the reference counts of the strings it already shares.
+    fn set_list_step(&self, step: &mut AppliedRule, e: &PriceEntry) {
+        step.rule_id.clone_from(self.terms.lists.name(e.list));
+        step.kind = RuleKind::ListPrice;
+        step.source.file.clone_from(&e.source.file);
+        step.source.line = e.source.line;
+        step.description
+            .clone_from(&self.terms.list_labels[e.list as usize]);
+        step.effect = Effect {
+            before: None,
+            after: e.price,
+            percent: None,
+        };
     }
 
     /// Evaluates one precedence level; appends its steps to `trail` and
@@ -984,9 +1031,7 @@ impl<'t> Session<'t> {
     ) {
         pl.index = index;
         pl.line_number.clone_from(&line.line_number);
-        pl.product = None;
         pl.quantity = line.quantity.as_ref().map(|q| q.value);
-        pl.unit = None;
         pl.list_price = None;
         pl.net_unit_price = None;
         pl.discounts.clear();
@@ -997,8 +1042,12 @@ impl<'t> Session<'t> {
         pl.price_check = PriceCheck::NOT_CHECKED;
         pl.status = LineStatus::Priced;
         pl.reason = None;
-        pl.trail.clear();
+        // `unit` and `trail` are rewritten below (the list step and the
+        // unit usually repeat from line to line); cleared on early rejects.
         let Some(pid) = pid else {
+            pl.product = None;
+            pl.unit = None;
+            pl.trail.clear();
             let raw = line.gtin.as_deref().or(line.seller_item_code.as_deref());
             match raw {
                 None => self.reject(
@@ -1023,6 +1072,8 @@ impl<'t> Session<'t> {
         let product = &terms.products[pid as usize];
         pl.product = Some(product.key.clone());
         let Some(q) = &line.quantity else {
+            pl.unit = None;
+            pl.trail.clear();
             return self.reject(
                 pl,
                 ReasonCode::MissingQuantity,
@@ -1032,6 +1083,8 @@ impl<'t> Session<'t> {
         };
         let qty = q.value;
         if qty.is_sign_negative() && !qty.is_zero() {
+            pl.unit = None;
+            pl.trail.clear();
             return self.reject(
                 pl,
                 ReasonCode::NegativeQuantity,
@@ -1052,15 +1105,23 @@ impl<'t> Session<'t> {
             _ => terms.settings.default_unit.as_str(),
         };
         let list = self.list_entry(pid, unit);
-        pl.unit = Some(match list {
-            Some(e) => e.unit.clone(),
-            None => SharedStr::from(unit),
-        });
+        match (&mut pl.unit, list) {
+            (Some(u), Some(e)) => u.clone_from(&e.unit),
+            (slot, Some(e)) => *slot = Some(e.unit.clone()),
+            (slot, None) => *slot = Some(SharedStr::from(unit)),
+        }
         pl.list_price = list.map(|e| e.price);
         self.collect(pid, unit, &mut sc.found);
 
-        if let Some(e) = list {
-            pl.trail.push(self.list_step(e));
+        match list {
+            Some(e) => {
+                pl.trail.truncate(1);
+                match pl.trail.first_mut() {
+                    Some(step) => self.set_list_step(step, e),
+                    None => pl.trail.push(self.list_step(e)),
+                }
+            }
+            None => pl.trail.clear(),
         }
         let found = &sc.found;
         let family_qty = &sc.family_qty;
@@ -1068,6 +1129,16 @@ impl<'t> Session<'t> {
             Mode::FirstMatch => {
                 let mut net = None;
                 for &level in &self.client.precedence {
+                    if level == Level::List {
+                        if let Some(e) = list {
+                            net = Some(e.price);
+                            break;
+                        }
+                        continue;
+                    }
+                    if !found.may_apply(level, list) {
+                        continue;
+                    }
                     let mark = pl.trail.len();
                     if let Some(p) = self.eval_level(
                         level,
@@ -1089,6 +1160,9 @@ impl<'t> Session<'t> {
             Mode::BestPrice => {
                 let mut best: Option<Decimal> = None;
                 for &level in &self.client.precedence {
+                    if !found.may_apply(level, list) {
+                        continue;
+                    }
                     sc.level_trail.clear();
                     sc.level_discounts.clear();
                     if let Some(p) = self.eval_level(
@@ -1123,9 +1197,7 @@ impl<'t> Session<'t> {
         net = round4(net);
         if let (Some(l), false) = (pl.list_price, pl.discounts.is_empty()) {
             if !l.is_zero() {
-                pl.total_discount_percent = ((l - net) * HUNDRED)
-                    .checked_div(l)
-                    .map(|p| round4(p).normalize());
+                pl.total_discount_percent = fixed::discount_percent(l, net);
             }
         }
         // Price check against the buyer's price (per one unit).
@@ -1135,7 +1207,10 @@ impl<'t> Session<'t> {
                 Some(b) if b > Decimal::ZERO => round4(p / b),
                 _ => p,
             });
-        let pc = check::check(&self.client.price_check, buyer, net);
+        let pc = match buyer {
+            Some(_) => check::check(&self.client.price_check, buyer, net),
+            None => PriceCheck::NOT_CHECKED,
+        };
         if pc.outcome != CheckOutcome::NotChecked && pc.outcome != CheckOutcome::WithinTolerance {
             let b = buyer.unwrap_or(net);
             let (desc, after) = match pc.outcome {
@@ -1236,6 +1311,7 @@ impl<'t> Session<'t> {
         let holds = &mut out.reasons;
         let lines = &mut out.lines;
         lines.truncate(doc.lines.len());
+        lines.reserve(doc.lines.len() - lines.len());
         for (i, (l, &pid)) in doc.lines.iter().zip(&pids).enumerate() {
             if i == lines.len() {
                 lines.push(PricedLine::empty());
@@ -1249,8 +1325,14 @@ impl<'t> Session<'t> {
         }
 
         let lines = &out.lines;
-        let line_total: Decimal = lines.iter().filter_map(|l| l.amount).sum();
-        let any_priced = lines.iter().any(|l| l.amount.is_some());
+        // Σ amounts, exactly as `Decimal` sums them (`fixed::DecimalSum`).
+        let mut line_sum = fixed::DecimalSum::new(Decimal::ZERO);
+        let mut any_priced = false;
+        for a in lines.iter().filter_map(|l| l.amount) {
+            line_sum.add(a);
+            any_priced = true;
+        }
+        let line_total = line_sum.value();
         let charges = &mut out.charges;
         charges.clear();
         let client = self.client;
@@ -1308,12 +1390,22 @@ impl<'t> Session<'t> {
         // a linear search, then sorted by (category, rate).
         let groups = &mut sc.vat_groups;
         groups.clear();
-        let mut add = |c: VatCategory, r: Decimal, a: Decimal| match groups
-            .iter_mut()
-            .find(|((gc, gr), _)| *gc == c && *gr == r)
-        {
-            Some((_, sum)) => *sum += a,
-            None => groups.push(((c, r.normalize()), a)),
+        // The same representation is the same value, hence the same group
+        // (groups are distinct by value): look for the bits first.
+        let mut add = |c: VatCategory, r: Decimal, a: Decimal| {
+            let bits = r.serialize();
+            let found = groups
+                .iter()
+                .position(|((gc, _), b, _)| *gc == c && *b == bits)
+                .or_else(|| {
+                    groups
+                        .iter()
+                        .position(|((gc, gr), _, _)| *gc == c && *gr == r)
+                });
+            match found {
+                Some(i) => groups[i].2.add(a),
+                None => groups.push(((c, r.normalize()), bits, fixed::DecimalSum::new(a))),
+            }
         };
         for l in lines {
             if let (Some(a), Some(c), Some(r)) = (l.amount, l.vat_category, l.vat_rate) {
@@ -1325,17 +1417,18 @@ impl<'t> Session<'t> {
         }
         groups.sort_unstable_by_key(|g| g.0);
         out.vat_breakdown.clear();
-        out.vat_breakdown.extend(
-            groups
-                .iter()
-                .map(|&((category, rate), taxable)| VatBreakdown {
-                    category,
-                    rate,
-                    taxable_amount: taxable,
-                    tax_amount: round_money(taxable * rate / HUNDRED, self.minor),
-                    exemption_reason: category.exemption_reason().map(String::from),
-                }),
-        );
+        out.vat_breakdown
+            .extend(
+                groups
+                    .iter()
+                    .map(|&((category, rate), _, taxable)| VatBreakdown {
+                        category,
+                        rate,
+                        taxable_amount: taxable.value(),
+                        tax_amount: round_money(taxable.value() * rate / HUNDRED, self.minor),
+                        exemption_reason: category.exemption_reason().map(String::from),
+                    }),
+            );
         let tax_total: Decimal = out.vat_breakdown.iter().map(|v| v.tax_amount).sum();
         let tax_exclusive = line_total + charge_total;
         let grand_total = tax_exclusive + tax_total;

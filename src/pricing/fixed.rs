@@ -1,6 +1,8 @@
 //! Integer fast paths for the `Decimal` operations of the engine's hot
-//! loop: rounding half away from zero, multiplying then rounding, and
-//! comparing an amount with a bound.
+//! loop: rounding half away from zero, multiplying then rounding,
+//! comparing an amount with a bound, the overall discount percentage of a
+//! line, and sums of amounts ([`DecimalSum`]); plus short-string equality
+//! and GTIN parsing helpers.
 //!
 //! Each function gives exactly what the `rust_decimal` operation it
 //! replaces gives — same value, same scale, same sign — and falls back to
@@ -110,6 +112,197 @@ pub(crate) fn trim(s: &str) -> &str {
     }
 }
 
+/// `round_half_up((list - net) * 100 / list, 4).normalize()`: the overall
+/// discount of a line off its list price, in percent, as `rust_decimal`
+/// computes it; `None` when `list` is zero (the division fails).
+///
+/// The integer path rounds the exact quotient. It gives the same result as
+/// rounding `rust_decimal`'s 28-digit quotient because, with a list
+/// mantissa below 10^12 and a result below 10^8, an inexact quotient lies
+/// at least 1 / (2·10^16) away from any rounding midpoint while
+/// `rust_decimal` carries it to 10^-19 or better; an exact midpoint is a
+/// finite decimal that `rust_decimal` divides exactly. Other operands take
+/// the `rust_decimal` path.
+#[inline]
+pub(crate) fn discount_percent(list: Decimal, net: Decimal) -> Option<Decimal> {
+    if let Some(p) = discount_percent_int(list, net) {
+        return Some(p);
+    }
+    ((list - net) * Decimal::ONE_HUNDRED)
+        .checked_div(list)
+        .map(|p| round_half_up(p, 4).normalize())
+}
+
+#[inline]
+fn discount_percent_int(list: Decimal, net: Decimal) -> Option<Decimal> {
+    if list.is_sign_negative() || list.is_zero() {
+        return None;
+    }
+    let (ml, mn) = (small_mantissa(list)?, small_mantissa(net)?);
+    let (sl, sn) = (list.scale(), net.scale());
+    if sl > 8 || sn > 8 {
+        return None;
+    }
+    let s = sl.max(sn);
+    let l = ml.checked_mul(POW10[(s - sl) as usize])?;
+    let n = mn.checked_mul(POW10[(s - sn) as usize])?;
+    // Bounds of the exactness argument above; they also keep
+    // `diff * 10^6` below 1.1·10^19 < 2^64.
+    if l > 1_000_000_000_000 || n > 10_000_000_000_000 {
+        return None;
+    }
+    // |list - net| and its sign, net being negative or not.
+    let (diff, negative) = if net.is_sign_negative() {
+        (l + n, false)
+    } else if n > l {
+        (n - l, true)
+    } else {
+        (l - n, false)
+    };
+    // Percent with 4 decimals: diff * 100 * 10^4 / l, rounded half up.
+    let d = diff * 1_000_000;
+    let (mut q, r) = (d / l, d % l);
+    if r >= l - r {
+        q += 1;
+    }
+    if q >= 1_000_000_000_000 {
+        return None;
+    }
+    if q == 0 {
+        return Some(Decimal::ZERO);
+    }
+    let mut scale = 4;
+    while scale > 0 && q % 10 == 0 {
+        q /= 10;
+        scale -= 1;
+    }
+    Some(from_magnitude(u128::from(q), negative, scale))
+}
+
+/// An exact running sum of decimals: the same value, scale and sign as
+/// adding them one by one with `rust_decimal`, kept as an integer mantissa
+/// while it stays within 96 bits (beyond, and whenever a sum is zero, it
+/// takes the `rust_decimal` addition). Like `rust_decimal`, adding zero
+/// leaves a non-zero sum as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DecimalSum {
+    /// Integer mantissa and scale, or `None` when `slow` holds the sum.
+    int: Option<(i128, u32)>,
+    slow: Decimal,
+}
+
+/// 2^96: the mantissas of `Decimal` stay below it.
+const MANTISSA_LIMIT: i128 = 1 << 96;
+
+impl DecimalSum {
+    /// A sum starting at `d` (`Decimal::ZERO` for `Iterator::sum`).
+    #[inline]
+    pub(crate) fn new(d: Decimal) -> DecimalSum {
+        if d.is_zero() {
+            DecimalSum { int: None, slow: d }
+        } else {
+            DecimalSum {
+                int: Some((d.mantissa(), d.scale())),
+                slow: Decimal::ZERO,
+            }
+        }
+    }
+
+    /// Adds `d`, as `sum += d` would.
+    #[inline]
+    pub(crate) fn add(&mut self, d: Decimal) {
+        // The usual case: amounts of the same scale.
+        if let Some((m, s)) = self.int {
+            if d.scale() == s {
+                let v = m + d.mantissa();
+                if v != 0 && v.unsigned_abs() < MANTISSA_LIMIT as u128 {
+                    self.int = Some((v, s));
+                    return;
+                }
+            }
+        }
+        self.add_any(d);
+    }
+
+    /// [`DecimalSum::add`], any scale.
+    #[inline(never)]
+    fn add_any(&mut self, d: Decimal) {
+        if let Some((m, s)) = self.int {
+            // `rust_decimal` returns the other operand as is when one is
+            // zero (its scale and sign included).
+            if d.is_zero() {
+                return;
+            }
+            let (dm, ds) = (d.mantissa(), d.scale());
+            let sum = if ds > s {
+                POW10
+                    .get((ds - s) as usize)
+                    .and_then(|&p| m.checked_mul(i128::from(p)))
+                    .and_then(|a| a.checked_add(dm))
+                    .map(|v| (v, ds))
+            } else {
+                POW10
+                    .get((s - ds) as usize)
+                    .and_then(|&p| dm.checked_mul(i128::from(p)))
+                    .and_then(|b| b.checked_add(m))
+                    .map(|v| (v, s))
+            };
+            match sum {
+                Some((v, scale)) if v != 0 && v.unsigned_abs() < MANTISSA_LIMIT as u128 => {
+                    self.int = Some((v, scale));
+                }
+                _ => {
+                    self.int = None;
+                    self.slow = Decimal::from_i128_with_scale(m, s) + d;
+                }
+            }
+        } else {
+            *self = DecimalSum::new(self.slow + d);
+        }
+    }
+
+    /// The sum.
+    #[inline]
+    pub(crate) fn value(&self) -> Decimal {
+        match self.int {
+            Some((m, s)) => Decimal::from_i128_with_scale(m, s),
+            None => self.slow,
+        }
+    }
+}
+
+/// `a == b` for short ASCII codes (units, currencies) without a call to
+/// `memcmp`.
+#[inline]
+pub(crate) fn short_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 8 {
+        return a == b;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The value of 8 ASCII digits (first digit in the lowest byte, as read
+/// little-endian), or `None` when a byte is not a digit.
+#[inline]
+pub(crate) fn eight_digits(chunk: u64) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    // Each byte in 0x30..=0x39: high nibble 3, and still 3 after adding 6.
+    if chunk & HIGH != ZEROS || chunk.wrapping_add(0x0606_0606_0606_0606) & HIGH != ZEROS {
+        return None;
+    }
+    let d = chunk - ZEROS;
+    // Pairs of digits in 16-bit lanes, then groups of 4 in 32-bit lanes,
+    // then the 8 digits.
+    let d = (d * 10 + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let d = (d * 100 + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some((d * 10_000 + (d >> 32)) & 0xFFFF_FFFF)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +384,137 @@ mod tests {
         ] {
             assert_eq!(trim(s), s.trim(), "{s:?}");
         }
+    }
+    #[test]
+    fn discount_percent_is_rust_decimal_division() {
+        let reference = |l: Decimal, n: Decimal| {
+            ((l - n) * Decimal::ONE_HUNDRED)
+                .checked_div(l)
+                .map(|p| p.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero))
+                .map(|p| p.normalize())
+        };
+        let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
+        for i in 0..300_000u32 {
+            let (l, n) = if i % 3 == 0 {
+                (rng.decimal(), rng.decimal())
+            } else {
+                // Prices as the engine sees them: up to 4 decimals, the net
+                // price often a discount of the list price.
+                let l = Decimal::new(
+                    (rng.next() % 10_000_000_000) as i64,
+                    (rng.next() % 5) as u32,
+                );
+                let n = if i % 3 == 1 {
+                    let f = Decimal::new((rng.next() % 10_001) as i64, 4);
+                    round_half_up(l * f, 4)
+                } else {
+                    Decimal::new(
+                        (rng.next() % 10_000_000_000) as i64,
+                        (rng.next() % 5) as u32,
+                    )
+                };
+                (l, n)
+            };
+            let Some(_) = (l - n).checked_mul(Decimal::ONE_HUNDRED) else {
+                continue;
+            };
+            let want = reference(l, n);
+            let got = discount_percent(l, n);
+            assert_eq!(
+                got.map(|d| d.serialize()),
+                want.map(|d| d.serialize()),
+                "{l} {n}"
+            );
+        }
+        // Midpoints and near-midpoints.
+        for (l, n) in [
+            ("3", "2.99997"),
+            ("8", "7.99999"),
+            ("100", "85.5"),
+            ("20", "19.99999"),
+            ("3", "1"),
+            ("7", "0"),
+            ("5", "5"),
+            ("5", "6.5"),
+            ("0.0003", "0.0001"),
+        ] {
+            let (l, n): (Decimal, Decimal) = (l.parse().unwrap(), n.parse().unwrap());
+            let want = reference(l, n);
+            assert_eq!(
+                discount_percent(l, n).map(|d| d.serialize()),
+                want.map(|d| d.serialize()),
+                "{l} {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn sums_are_rust_decimal_sums() {
+        let mut rng = XorShift(0x6A09_E667_F3BC_C908);
+        for _ in 0..20_000 {
+            let n = (rng.next() % 12) as usize;
+            let start = if rng.next() % 2 == 0 {
+                Decimal::ZERO
+            } else {
+                rng.decimal()
+            };
+            let mut want = start;
+            let mut sum = DecimalSum::new(start);
+            for _ in 0..n {
+                let d = match rng.next() % 4 {
+                    0 => -want,
+                    1 => Decimal::new((rng.next() % 100_000) as i64, (rng.next() % 4) as u32),
+                    _ => rng.decimal(),
+                };
+                let Some(w) = want.checked_add(d) else {
+                    break;
+                };
+                want = w;
+                sum.add(d);
+                assert!(same(sum.value(), want), "{} vs {want}", sum.value());
+            }
+        }
+    }
+
+    #[test]
+    fn short_strings_compare_as_strings() {
+        for (a, b) in [
+            ("PCE", "PCE"),
+            ("PCE", "PCF"),
+            ("KG", "KGM"),
+            ("", ""),
+            ("EUR", "eur"),
+            ("ABCDEFGHIJ", "ABCDEFGHIJ"),
+            ("ABCDEFGHIJ", "ABCDEFGHIK"),
+        ] {
+            assert_eq!(short_eq(a, b), a == b, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn eight_digits_parses_digits() {
+        let mut rng = XorShift(0xBB67_AE85_84CA_A73B);
+        for _ in 0..100_000 {
+            let mut b = [0u8; 8];
+            for x in &mut b {
+                *x = if rng.next() % 16 == 0 {
+                    (rng.next() % 256) as u8
+                } else {
+                    b'0' + (rng.next() % 10) as u8
+                };
+            }
+            let want = b
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then(|| b.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0')));
+            assert_eq!(eight_digits(u64::from_le_bytes(b)), want, "{b:?}");
+        }
+        assert_eq!(
+            eight_digits(u64::from_le_bytes(*b"99999999")),
+            Some(99_999_999)
+        );
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"00000000")), Some(0));
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"0000000:")), None);
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"/0000000")), None);
     }
 }

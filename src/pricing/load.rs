@@ -252,6 +252,9 @@ impl Terms {
             .iter()
             .filter_map(|(k, &id)| super::catalog::numeric_key(k).map(|n| (n, id)))
             .collect();
+        for s in &mut scopes {
+            s.seal();
+        }
         Ok(Terms {
             settings: b.settings,
             products: b.products,
