@@ -871,10 +871,10 @@ impl Journal {
     }
 
     /// Applies processing outcomes in one transaction and releases their
-    /// leases. The side tables (business keys, events, deliveries) are
-    /// written with multi-row statements, and on PostgreSQL the messages
-    /// too, so a batch costs a handful of round trips, not several per
-    /// message.
+    /// leases. The messages and the side tables (business keys, events,
+    /// deliveries) are written with multi-row statements, the same SQL on
+    /// both backends, so a batch costs a handful of round trips, not
+    /// several per message.
     pub async fn apply(&self, updates: &[Update]) -> Result<(), JournalError> {
         if updates.is_empty() {
             return Ok(());
@@ -953,14 +953,14 @@ impl Journal {
                 }
             }};
         }
-        match self {
-            Journal::Sqlite(p) => {
-                // Multi-row too: each statement is a round trip to sqlx's
-                // SQLite thread, which on a busy machine waits for a core.
-                let mut tx = p.begin().await?;
+        // The outcomes, 200 rows a statement (the same SQL on both
+        // backends): each statement is a round trip, to the server or to
+        // sqlx's SQLite thread, which on a busy machine waits for a core.
+        macro_rules! outcomes {
+            ($tx:expr, $db:ty) => {{
                 for chunk in updates.chunks(ROWS_PER_STATEMENT) {
                     let packed: Vec<Cow<'_, Packed>> = chunk.iter().map(|u| u.packed()).collect();
-                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
                         "WITH u (id, state, error, partner, format, document_type, \
                          business_keys, sender, interchange_ref, canonical_z, priced_z, \
                          attempts, next_attempt_at) AS (",
@@ -999,54 +999,20 @@ impl Journal {
                     );
                     q.push_bind(now);
                     q.push(" FROM u WHERE messages.id = u.id");
-                    q.build().execute(&mut *tx).await?;
+                    q.build().execute(&mut *$tx).await?;
                 }
+            }};
+        }
+        match self {
+            Journal::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                outcomes!(tx, sqlx::Sqlite);
                 side_tables!(tx, sqlx::Sqlite);
                 tx.commit().await?;
             }
             Journal::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                for chunk in updates.chunks(ROWS_PER_STATEMENT) {
-                    let packed: Vec<Cow<'_, Packed>> = chunk.iter().map(|u| u.packed()).collect();
-                    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-                        "UPDATE messages AS m SET state = u.state, error = u.error, \
-                         partner = COALESCE(u.partner, m.partner), \
-                         format = COALESCE(u.format, m.format), \
-                         document_type = COALESCE(u.document_type, m.document_type), \
-                         business_keys = COALESCE(u.business_keys, m.business_keys), \
-                         sender = COALESCE(u.sender, m.sender), \
-                         interchange_ref = COALESCE(u.interchange_ref, m.interchange_ref), \
-                         canonical_json = CASE WHEN u.canonical_z IS NULL \
-                         THEN m.canonical_json END, \
-                         canonical_z = COALESCE(u.canonical_z, m.canonical_z), \
-                         priced_json = CASE WHEN u.priced_z IS NULL THEN m.priced_json END, \
-                         priced_z = COALESCE(u.priced_z, m.priced_z), \
-                         attempts = u.attempts, next_attempt_at = u.next_attempt_at, \
-                         lease_owner = NULL, lease_expires_at = NULL, updated_at = ",
-                    );
-                    q.push_bind(now).push(" FROM (");
-                    q.push_values(chunk.iter().zip(&packed), |mut row, (u, packed)| {
-                        row.push_bind(u.id)
-                            .push_bind(u.state.as_str())
-                            .push_bind(u.error.as_deref())
-                            .push_bind(u.partner.as_deref())
-                            .push_bind(u.format.as_deref())
-                            .push_bind(u.document_type.as_deref())
-                            .push_bind(u.business_keys.as_deref())
-                            .push_bind(u.sender.as_deref())
-                            .push_bind(u.interchange_ref.as_deref())
-                            .push_bind(packed.canonical.as_deref())
-                            .push_bind(packed.priced.as_deref())
-                            .push_bind(u.attempts)
-                            .push_bind(u.next_attempt_at);
-                    });
-                    q.push(
-                        ") AS u (id, state, error, partner, format, document_type, \
-                         business_keys, sender, interchange_ref, canonical_z, priced_z, \
-                         attempts, next_attempt_at) WHERE m.id = u.id",
-                    );
-                    q.build().execute(&mut *tx).await?;
-                }
+                outcomes!(tx, sqlx::Postgres);
                 side_tables!(tx, sqlx::Postgres);
                 tx.commit().await?;
             }
