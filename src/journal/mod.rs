@@ -568,8 +568,9 @@ impl Journal {
                 .zip(&ids)
                 .flat_map(|(k, id)| k.iter().map(move |k| (k.as_str(), *id)))
                 .collect();
-            let mut inserted: std::collections::HashSet<(String, i64)> =
-                std::collections::HashSet::with_capacity(pairs.len());
+            // Key → the message that inserted it now (keys are unique).
+            let mut inserted: std::collections::HashMap<String, i64> =
+                std::collections::HashMap::with_capacity(pairs.len());
             for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
                 let mut q = sqlx::QueryBuilder::new("INSERT INTO dedup_keys (key, message_id) ");
                 q.push_values(chunk, |mut row, (k, id)| {
@@ -577,13 +578,13 @@ impl Journal {
                 });
                 q.push(" ON CONFLICT (key) DO NOTHING RETURNING key, message_id");
                 for r in q.build().fetch_all(&mut *tx).await? {
-                    inserted.insert((r.try_get(0)?, r.try_get(1)?));
+                    inserted.insert(r.try_get(0)?, r.try_get(1)?);
                 }
             }
             // 3. Who holds the keys that were not inserted.
             let missing: Vec<&str> = pairs
                 .iter()
-                .filter(|(k, id)| !inserted.contains(&((*k).to_string(), *id)))
+                .filter(|(k, id)| inserted.get(*k) != Some(id))
                 .map(|(k, _)| *k)
                 .collect();
             let mut holder: std::collections::HashMap<String, i64> =
@@ -606,7 +607,7 @@ impl Journal {
             for (i, id) in ids.iter().copied().enumerate() {
                 let taken = keys[i]
                     .iter()
-                    .find(|k| !inserted.contains(&((*k).clone(), id)));
+                    .find(|k| inserted.get(k.as_str()) != Some(&id));
                 let duplicate_of = match taken {
                     None => None,
                     Some(k) => {

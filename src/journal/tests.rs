@@ -494,10 +494,8 @@ async fn documents_are_stored_packed_and_old_text_rows_still_read() {
         // Stored compressed, the text columns empty.
         let sql = "SELECT canonical_json IS NULL, CAST(length(canonical_z) AS BIGINT) \
                    FROM messages WHERE id = $1";
-        let (text_null, z_len): (bool, i64) = match &j {
-            Journal::Sqlite(p) => sqlx::query_as(sql).bind(a).fetch_one(p).await.unwrap(),
-            Journal::Postgres(p) => sqlx::query_as(sql).bind(a).fetch_one(p).await.unwrap(),
-        };
+        let (text_null, z_len): (bool, i64) =
+            with_pool!(&j, p => sqlx::query_as(sql).bind(a).fetch_one(p).await.unwrap());
         assert!(text_null);
         assert!(
             z_len > 0 && (z_len as usize) * 5 < canonical.len(),
@@ -506,20 +504,7 @@ async fn documents_are_stored_packed_and_old_text_rows_still_read() {
         // A row written before packing existed reads its text columns.
         let old = "UPDATE messages SET canonical_z = NULL, priced_z = NULL, \
                    canonical_json = '[\"old\"]', priced_json = '[\"old priced\"]' WHERE id = $1";
-        match &j {
-            Journal::Sqlite(p) => sqlx::query(old)
-                .bind(b)
-                .execute(p)
-                .await
-                .unwrap()
-                .rows_affected(),
-            Journal::Postgres(p) => sqlx::query(old)
-                .bind(b)
-                .execute(p)
-                .await
-                .unwrap()
-                .rows_affected(),
-        };
+        with_pool!(&j, p => sqlx::query(old).bind(b).execute(p).await.unwrap().rows_affected());
         let m = j.get(b).await.unwrap();
         assert_eq!(m.canonical_json.as_deref(), Some("[\"old\"]"));
         assert_eq!(m.priced_json.as_deref(), Some("[\"old priced\"]"));
@@ -532,22 +517,7 @@ async fn documents_are_stored_packed_and_old_text_rows_still_read() {
         // A corrupt packed value is an error that names the message.
         let bad = "UPDATE messages SET canonical_z = $2 WHERE id = $1";
         let junk = vec![0xffu8, 0xff, 0xff, 0x7f, 1, 2];
-        match &j {
-            Journal::Sqlite(p) => sqlx::query(bad)
-                .bind(b)
-                .bind(&junk)
-                .execute(p)
-                .await
-                .unwrap()
-                .rows_affected(),
-            Journal::Postgres(p) => sqlx::query(bad)
-                .bind(b)
-                .bind(&junk)
-                .execute(p)
-                .await
-                .unwrap()
-                .rows_affected(),
-        };
+        with_pool!(&j, p => sqlx::query(bad).bind(b).bind(&junk).execute(p).await.unwrap().rows_affected());
         let e = j.get(b).await.unwrap_err().to_string();
         assert!(
             e.contains(&format!("message {b}")) && e.contains("canonical_z"),
