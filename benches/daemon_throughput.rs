@@ -39,13 +39,31 @@ fn order(i: usize) -> String {
     s
 }
 
+/// User + system CPU time of this process so far, in seconds (Linux
+/// `/proc/self/stat`, in clock ticks of 1/100 s; `None` elsewhere).
+fn process_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn main() {
     let n: usize = std::env::var("COMPTOIR_BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let root = env!("CARGO_MANIFEST_DIR");
-    let d = std::env::temp_dir().join(format!("comptoir-bench-{}", std::process::id()));
+    // `COMPTOIR_BENCH_DIR` puts the inbox, outbox (and the default SQLite
+    // journal) elsewhere than the temporary directory, e.g. on a tmpfs to
+    // separate the daemon's own cost from the file system's.
+    let base = std::env::var_os("COMPTOIR_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let d = base.join(format!("comptoir-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(d.join("inbox")).expect("mkdir");
     for i in 0..n {
@@ -105,9 +123,11 @@ fsync = {fsync}
     rt.block_on(async {
         let daemon = Arc::new(Daemon::open(&cfg).await.expect("open"));
         let (_tx, rx) = tokio::sync::watch::channel(false);
+        let cpu0 = process_cpu_seconds();
         let t = Instant::now();
         let stats = daemon.run(rx, true).await.expect("run");
         let secs = t.elapsed().as_secs_f64();
+        let cpu = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
         let counts = daemon.journal().counts().await.expect("counts");
         let backend = daemon.journal().backend();
         println!("daemon: {n} orders x 20 lines, directory -> {backend} journal -> map -> price -> file sink");
@@ -118,6 +138,14 @@ fsync = {fsync}
         );
         println!("  states: {counts:?}  (run: {stats:?})");
         println!("  {:.2} s, {:.0} orders/s end to end", secs, n as f64 / secs);
+        if let Some(cpu) = cpu {
+            println!(
+                "  CPU: {:.2} s of process CPU time, {:.0} µs per order, {:.2} cores busy on average",
+                cpu,
+                cpu * 1e6 / n as f64,
+                cpu / secs
+            );
+        }
         let m = daemon.metrics();
         println!(
             "  per message: processing {:.0} µs (on {} worker threads); per batch: commit {:.1} ms ({} batches)",

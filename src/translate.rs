@@ -16,6 +16,9 @@ use crate::formats::edifact::{
 use crate::mapping::{MessageMapper, Registry};
 use crate::model::Document;
 
+/// Read buffer for input of unknown size.
+const BUFFER: usize = 256 * 1024;
+
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -146,6 +149,9 @@ pub struct Options {
     /// CSV layout name (a file under `mappings/csv/`); when absent, the
     /// layout whose header matches the first row is used.
     pub layout: Option<String>,
+    /// The input's size in bytes, when known (a journaled message): read
+    /// buffers are sized to it instead of 256 KiB.
+    pub size_hint: Option<usize>,
 }
 
 /// Why a translation could not run at all.
@@ -334,13 +340,16 @@ impl<'r> Translator<'r> {
             file: file.clone(),
             source,
         };
-        let mut input = BufReader::with_capacity(256 * 1024, input);
+        let capacity = opts
+            .size_hint
+            .map_or(BUFFER, |n| n.saturating_add(1).clamp(4096, BUFFER));
+        let mut input = BufReader::with_capacity(capacity, input);
         let format = match opts.format {
             Some(f) => f,
             None => detect(input.fill_buf().map_err(io_err)?),
         };
         match format {
-            Format::Edifact => self.edifact(input, opts, sink).map_err(io_err),
+            Format::Edifact => self.edifact(input, capacity, opts, sink).map_err(io_err),
             Format::Xml | Format::Idoc => self.xml(input, opts, sink).map_err(io_err),
             Format::X12 => {
                 let head = input.fill_buf().map_err(io_err)?;
@@ -362,6 +371,7 @@ impl<'r> Translator<'r> {
     fn edifact<R: Read>(
         &self,
         input: R,
+        capacity: usize,
         opts: &Options,
         sink: &mut dyn FnMut(Outcome),
     ) -> io::Result<Summary> {
@@ -380,7 +390,7 @@ impl<'r> Translator<'r> {
         let policy = fixed_partner
             .and_then(|p| p.envelope())
             .unwrap_or(opts.policy);
-        let mut reader = Reader::new(input, opts.file_name.clone(), policy);
+        let mut reader = Reader::with_capacity(input, opts.file_name.clone(), policy, capacity);
         let mut summary = Summary::default();
         let mut interchange = InterchangeHeader::default();
         let mut group: Option<GroupHeader> = None;

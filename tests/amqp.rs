@@ -332,12 +332,12 @@ fn sink(url: &str, routing_key: &str) -> AmqpSink {
     )
 }
 
-fn payload(id: i64) -> Payload {
+fn payload(id: i64) -> Payload<'static> {
     Payload {
         message_id: id,
         partner: Some("acme".into()),
-        canonical_json: format!("[{{\"canonical\":{id}}}]"),
-        priced_json: Some(format!("[{{\"priced\":{id}}}]")),
+        canonical_json: format!("[{{\"canonical\":{id}}}]").into(),
+        priced_json: Some(format!("[{{\"priced\":{id}}}]").into()),
     }
 }
 

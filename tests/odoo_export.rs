@@ -165,7 +165,7 @@ fn create_demo_order(sink: &OdooSink) -> i64 {
     let payload = Payload {
         message_id: 1,
         partner: Some("acme".into()),
-        canonical_json: serde_json::to_string(&run.documents).unwrap(),
+        canonical_json: serde_json::to_string(&run.documents).unwrap().into(),
         priced_json: None,
     };
     match sink.deliver(&payload).unwrap().as_slice() {
@@ -642,7 +642,7 @@ async fn first_pass_without_since_sends_no_history() {
     let payload = Payload {
         message_id: 2,
         partner: Some("acme".into()),
-        canonical_json: serde_json::to_string(&docs).unwrap(),
+        canonical_json: serde_json::to_string(&docs).unwrap().into(),
         priced_json: None,
     };
     sink.deliver(&payload).unwrap();

@@ -81,16 +81,16 @@ fn priced(number: &str) -> Value {
             {"index": 1, "list_price": "14.50", "net_unit_price": "12.3250", "total_discount_percent": "15", "status": "priced"}]})
 }
 
-fn payload(docs: &[Document], priced: Option<Vec<Value>>) -> Payload {
+fn payload(docs: &[Document], priced: Option<Vec<Value>>) -> Payload<'static> {
     Payload {
         message_id: 1,
         partner: Some("acme".into()),
-        canonical_json: serde_json::to_string(docs).unwrap(),
-        priced_json: priced.map(|p| serde_json::to_string(&p).unwrap()),
+        canonical_json: serde_json::to_string(docs).unwrap().into(),
+        priced_json: priced.map(|p| serde_json::to_string(&p).unwrap().into()),
     }
 }
 
-fn demo_payload(number: &str) -> Payload {
+fn demo_payload(number: &str) -> Payload<'static> {
     payload(&[order(number)], Some(vec![priced(number)]))
 }
 

@@ -266,11 +266,11 @@ fn order(number: &str) -> Document {
         "origin": {"format": "edifact"}})).unwrap()
 }
 
-fn payload(d: &Document) -> Payload {
+fn payload(d: &Document) -> Payload<'static> {
     Payload {
         message_id: 3,
         partner: None,
-        canonical_json: serde_json::to_string(&[d]).unwrap(),
+        canonical_json: serde_json::to_string(&[d]).unwrap().into(),
         priced_json: None,
     }
 }

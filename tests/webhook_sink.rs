@@ -56,7 +56,7 @@ fn sink(url: &str) -> WebhookSink {
     }
 }
 
-fn payload() -> Payload {
+fn payload() -> Payload<'static> {
     Payload {
         message_id: 42,
         partner: Some("acme".into()),

@@ -269,6 +269,7 @@ fn locate_by_translation(rt: &Runtime, msg: &Message) -> Vec<(usize, Option<u32>
     let opts = Options {
         partner: partner.and_then(|p| p.mapping_partner.clone()),
         file_name: msg.source_ref.clone(),
+        size_hint: Some(msg.raw.len()),
         ..Options::default()
     };
     let mut found = Vec::new();

@@ -180,10 +180,12 @@ pub struct PaymentTerms {
     /// Discount (or penalty) percentage attached to these terms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub percentage: Option<Decimal>,
     /// Amount attached to these terms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub amount: Option<Decimal>,
 }
 
@@ -196,12 +198,15 @@ pub struct TaxSubtotal {
     pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub rate: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub taxable_amount: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub tax_amount: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exemption_reason: Option<String>,
@@ -213,34 +218,42 @@ pub struct Totals {
     /// Sum of line amounts (MOA+79, BT-106).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub line_total: Option<Decimal>,
     /// Sum of document-level allowances (MOA+260, BT-107).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub allowance_total: Option<Decimal>,
     /// Sum of document-level charges (MOA+259, BT-108).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub charge_total: Option<Decimal>,
     /// Total without VAT (MOA+125, BT-109).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub tax_exclusive: Option<Decimal>,
     /// Total VAT (MOA+176/124/150, BT-110).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub tax_total: Option<Decimal>,
     /// Total with VAT (MOA+77/86, BT-112).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub tax_inclusive: Option<Decimal>,
     /// Amount already paid (MOA+113, BT-113).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub prepaid: Option<Decimal>,
     /// Amount due for payment (MOA+9, BT-115).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub payable: Option<Decimal>,
 }
 

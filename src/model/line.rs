@@ -15,6 +15,7 @@ pub struct Quantity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[schemars(with = "String")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub value: Decimal,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
@@ -55,19 +56,23 @@ pub struct AllowanceCharge {
     /// Percentage (`10` for 10 %).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub percentage: Option<Decimal>,
     /// Amount of the allowance or charge, always positive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub amount: Option<Decimal>,
     /// Amount the percentage applies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub base_amount: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub tax_rate: Option<Decimal>,
 }
 
@@ -125,15 +130,18 @@ pub struct Line {
     /// Gross unit price, before allowances (EDIFACT PRI+AAB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub gross_unit_price: Option<Decimal>,
     /// Net unit price, after allowances (EDIFACT PRI+AAA). On an incoming
     /// order this is the price the buyer expects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub net_unit_price: Option<Decimal>,
     /// Quantity the unit prices apply to (EDIFACT PRI 5284), 1 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub price_basis_quantity: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowances_charges: Vec<AllowanceCharge>,
@@ -142,10 +150,12 @@ pub struct Line {
     pub tax_category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub tax_rate: Option<Decimal>,
     /// Line amount excluding VAT (EDIFACT MOA+203).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub line_amount: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dates: Vec<DateEntry>,
@@ -172,6 +182,7 @@ pub struct Package {
     /// Number of packages (EDIFACT PAC 7224).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub count: Option<Decimal>,
     /// Package type code (EDIFACT 7065, e.g. `201` pallet, `CT` carton).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,5 +193,6 @@ pub struct Package {
     /// Gross weight in kilograms, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub gross_weight_kg: Option<Decimal>,
 }

@@ -19,6 +19,7 @@
 //! checked-in schema is stale.
 
 mod ack;
+pub mod decimal_json;
 mod document;
 mod line;
 mod party;

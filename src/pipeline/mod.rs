@@ -487,8 +487,11 @@ impl Daemon {
                     .observe(Duration::from_millis((now - r).max(0) as u64));
             }
         }
-        // No subscriber is not an error.
-        let _ = self.tap.send(crate::admin::TapEvent::from_update(u));
+        // The event (which parses the canonical JSON) is built only when
+        // someone listens.
+        if self.tap.receiver_count() > 0 {
+            let _ = self.tap.send(crate::admin::TapEvent::from_update(u));
+        }
     }
 
     async fn process_batch(

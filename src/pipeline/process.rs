@@ -16,6 +16,7 @@
 //! partner's answers). A delivery is recorded as done only once its
 //! confirm has arrived.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -73,6 +74,18 @@ fn join_diagnostics<'a>(d: impl Iterator<Item = &'a crate::diagnostics::Diagnost
         s.push_str(&format!("; … {} more", n - 5));
     }
     s
+}
+
+/// `value` as JSON, written into a buffer of `capacity` bytes to start with.
+fn to_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    capacity: usize,
+) -> Result<String, serde_json::Error> {
+    let mut buf = Vec::with_capacity(capacity.min(16 << 20));
+    serde_json::to_writer(&mut buf, value)?;
+    // serde_json writes UTF-8 only; the check is kept (it is cheap) rather
+    // than an unchecked conversion.
+    String::from_utf8(buf).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
 
 /// The partner of a message: the one its source named, else the one whose
@@ -232,6 +245,7 @@ fn process_core(
         partner: partner.and_then(|p| p.mapping_partner.clone()),
         file_name: msg.source_ref.clone(),
         reports: acks.contrl,
+        size_hint: Some(msg.raw.len()),
         ..Options::default()
     };
     let answer_docs = &mut ctx.documents;
@@ -313,7 +327,11 @@ fn process_core(
     let mut types: Vec<&str> = docs.iter().map(|d| d.document_type.as_str()).collect();
     types.dedup();
     u.document_type = Some(types.join(","));
-    u.canonical_json = match serde_json::to_string(&docs) {
+    // Canonical JSON is ≈ 2–3× the EDIFACT size, priced JSON ≈ 10× the
+    // canonical one (the trail of rules per line): buffers sized so that
+    // they do not grow (and copy) a dozen times.
+    let canonical_capacity = msg.raw.len().saturating_mul(3);
+    u.canonical_json = match to_json(&docs, canonical_capacity) {
         Ok(s) => Some(s),
         Err(e) => {
             u.state = State::Held;
@@ -386,7 +404,7 @@ fn process_core(
         }
     }
     if !priced.is_empty() {
-        match serde_json::to_string(&priced) {
+        match to_json(&priced, canonical_capacity.saturating_mul(10)) {
             Ok(s) => u.priced_json = Some(s),
             Err(e) => held.push(format!("cannot serialise priced documents: {e}")),
         }
@@ -413,19 +431,19 @@ fn process_core(
         if delivered.iter().any(|d| d == sink_name) {
             continue;
         }
-        let canonical = if doc_idx.len() == docs.len() {
-            u.canonical_json.clone().unwrap_or_default()
+        let canonical: Cow<'_, str> = if doc_idx.len() == docs.len() {
+            Cow::Borrowed(u.canonical_json.as_deref().unwrap_or_default())
         } else {
             let subset: Vec<&Document> = doc_idx.iter().map(|&i| &docs[i]).collect();
-            serde_json::to_string(&subset).unwrap_or_default()
+            Cow::Owned(serde_json::to_string(&subset).unwrap_or_default())
         };
-        let priced_json = if priced_idx.is_empty() {
+        let priced_json: Option<Cow<'_, str>> = if priced_idx.is_empty() {
             None
         } else if priced_idx.len() == priced.len() {
-            u.priced_json.clone()
+            u.priced_json.as_deref().map(Cow::Borrowed)
         } else {
             let subset: Vec<&PricedDocument> = priced_idx.iter().map(|&i| &priced[i]).collect();
-            serde_json::to_string(&subset).ok()
+            serde_json::to_string(&subset).ok().map(Cow::Owned)
         };
         let payload = Payload {
             message_id: msg.id,

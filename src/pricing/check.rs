@@ -40,14 +40,17 @@ pub struct PriceCheck {
     /// The buyer's unit price (per one unit).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub buyer_price: Option<Decimal>,
     /// Our computed net unit price.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub our_price: Option<Decimal>,
     /// Buyer's price minus ours.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub difference: Option<Decimal>,
 }
 

@@ -71,10 +71,13 @@ pub enum RuleKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Effect {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub before: Option<Decimal>,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub after: Decimal,
     /// Discount percentage applied by this step.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub percent: Option<Decimal>,
 }
 
@@ -95,6 +98,7 @@ pub struct AppliedRule {
 pub struct AppliedDiscount {
     #[schemars(with = "String")]
     pub rule_id: SharedStr,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub percent: Decimal,
 }
 
@@ -147,25 +151,31 @@ pub struct PricedLine {
     #[schemars(with = "Option<String>")]
     pub product: Option<SharedStr>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub quantity: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub unit: Option<SharedStr>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub list_price: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub net_unit_price: Option<Decimal>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub discounts: Vec<AppliedDiscount>,
     /// Overall discount off the list price, in percent (a 10 % then 5 %
     /// cascade gives 14.5).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub total_discount_percent: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub amount: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vat_category: Option<VatCategory>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::model::decimal_json::serialize_option")]
     pub vat_rate: Option<Decimal>,
     pub price_check: PriceCheck,
     pub status: LineStatus,
@@ -206,8 +216,10 @@ pub struct Charge {
     /// UNCL 7161 reason code (`FC` freight, `SAA` small-order fee).
     pub reason_code: String,
     pub description: String,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub amount: Decimal,
     pub vat_category: VatCategory,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub vat_rate: Decimal,
     pub source: SourceRef,
 }
@@ -216,8 +228,11 @@ pub struct Charge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct VatBreakdown {
     pub category: VatCategory,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub rate: Decimal,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub taxable_amount: Decimal,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub tax_amount: Decimal,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption_reason: Option<String>,
@@ -227,11 +242,17 @@ pub struct VatBreakdown {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PricedTotals {
     /// Sum of the rounded amounts of priced lines.
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub line_total: Decimal,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub allowance_total: Decimal,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub charge_total: Decimal,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub tax_exclusive: Decimal,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub tax_total: Decimal,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub grand_total: Decimal,
 }
 
@@ -248,8 +269,10 @@ pub struct PaymentInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct EarlyPaymentInfo {
     pub pay_by: NaiveDate,
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub percent: Decimal,
     /// Discount on the grand total when paid by `pay_by`.
+    #[serde(serialize_with = "crate::model::decimal_json::serialize")]
     pub discount_amount: Decimal,
 }
 

@@ -157,8 +157,8 @@ impl AmqpSink {
 
     fn outgoing<'a>(&self, p: &'a Payload) -> Outgoing<'a> {
         let (body, kind) = match (&p.priced_json, self.config.priced) {
-            (Some(priced), true) => (priced.as_str(), "priced"),
-            _ => (p.canonical_json.as_str(), "canonical"),
+            (Some(priced), true) => (priced.as_ref(), "priced"),
+            _ => (p.canonical_json.as_ref(), "canonical"),
         };
         let mut headers = FieldTable::default();
         headers.insert(

@@ -14,21 +14,25 @@ pub mod sap;
 pub mod sftp;
 pub mod webhook;
 
+use std::borrow::Cow;
+
 use crate::config::{SinkConfig, SinkKind};
 
 pub use amqp::AmqpSink;
 pub use file::FileSink;
 pub use sftp::SftpSink;
 
-/// What one sink receives for one message.
+/// What one sink receives for one message. The JSON is usually borrowed
+/// from the journal update (no copy per sink); a sink that gets only some
+/// of the message's documents gets its own.
 #[derive(Debug, Clone)]
-pub struct Payload {
+pub struct Payload<'a> {
     pub message_id: i64,
     pub partner: Option<String>,
     /// JSON array of canonical documents.
-    pub canonical_json: String,
+    pub canonical_json: Cow<'a, str>,
     /// JSON array of priced documents, when the route prices.
-    pub priced_json: Option<String>,
+    pub priced_json: Option<Cow<'a, str>>,
 }
 
 /// An answer to a partner (CONTRL, APERAK, ORDRSP …) sent through its

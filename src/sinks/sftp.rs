@@ -193,7 +193,7 @@ mod tests {
             message_id: 4,
             partner: None,
             canonical_json: "[1]".into(),
-            priced_json: priced.then(|| "[2]".to_string()),
+            priced_json: priced.then(|| "[2]".into()),
         };
         s.files(&p).into_iter().map(|(n, _)| n).collect()
     }

@@ -79,7 +79,7 @@ impl WebhookSink {
                 signature(k.as_bytes(), body.as_bytes()),
             );
         }
-        let req = req.body(body);
+        let req = req.body(body.into_owned());
         self.exec.run(async move {
             let resp = req
                 .send()

@@ -208,8 +208,19 @@ struct ServiceInfo {
 impl<R: Read> Reader<R> {
     /// A reader over `input`; `file` names it in diagnostics.
     pub fn new(input: R, file: Option<String>, policy: EnvelopePolicy) -> Reader<R> {
+        Reader::with_capacity(input, file, policy, super::lexer::INITIAL_BUFFER)
+    }
+
+    /// The same with the lexer's buffer sized for input of about
+    /// `capacity` bytes ([`Lexer::with_capacity`]).
+    pub fn with_capacity(
+        input: R,
+        file: Option<String>,
+        policy: EnvelopePolicy,
+        capacity: usize,
+    ) -> Reader<R> {
         Reader {
-            lexer: Lexer::new(input),
+            lexer: Lexer::with_capacity(input, capacity),
             policy,
             file,
             diagnostics: Vec::new(),

@@ -16,7 +16,12 @@ use memchr::{memchr, memchr2, memmem};
 use super::segment::{scan, split, Classes, ElementSpan, ScanClasses, Span};
 use super::{Charset, Delimiters, Segment};
 
-const INITIAL_BUFFER: usize = 256 * 1024;
+/// The buffer of a lexer over input of unknown size; it doubles when a
+/// segment does not fit.
+pub const INITIAL_BUFFER: usize = 256 * 1024;
+
+/// The smallest buffer [`Lexer::with_capacity`] allocates.
+const MIN_BUFFER: usize = 4 * 1024;
 
 /// What the lexer found; for [`Token::Segment`], [`Lexer::segment`] gives
 /// the segment itself until the next call to [`Lexer::advance`].
@@ -76,9 +81,17 @@ pub struct Lexer<R> {
 impl<R: Read> Lexer<R> {
     /// A lexer over `reader` with the default delimiters.
     pub fn new(reader: R) -> Lexer<R> {
+        Lexer::with_capacity(reader, INITIAL_BUFFER)
+    }
+
+    /// A lexer whose buffer starts at `capacity` bytes (at least 4 KiB, at
+    /// most [`INITIAL_BUFFER`]): for input whose size is known, e.g. one
+    /// journaled message of a few kilobytes, so that each message does not
+    /// allocate and zero a 256 KiB buffer.
+    pub fn with_capacity(reader: R, capacity: usize) -> Lexer<R> {
         Lexer {
             reader,
-            buf: vec![0; INITIAL_BUFFER],
+            buf: vec![0; capacity.clamp(MIN_BUFFER, INITIAL_BUFFER)],
             pos: 0,
             end: 0,
             eof: false,
