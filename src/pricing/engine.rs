@@ -608,9 +608,58 @@ struct Scratch {
     level_discounts: Vec<AppliedDiscount>,
     best_trail: Vec<AppliedRule>,
     best_discounts: Vec<AppliedDiscount>,
-    /// Taxable amount per (category, normalized rate), with the bits of
-    /// the first rate seen.
-    vat_groups: Vec<((VatCategory, Decimal), [u8; 16], fixed::DecimalSum)>,
+    /// Σ amounts of the priced lines so far, and whether there is one.
+    line_sum: fixed::DecimalSum,
+    any_priced: bool,
+    /// Taxable amount per (category, rate) of the lines priced so far.
+    vat_groups: Vec<VatGroup>,
+}
+
+/// The taxable amount of one (category, rate) of a document.
+struct VatGroup {
+    category: VatCategory,
+    /// The normalized rate.
+    rate: Decimal,
+    /// The representation of the first rate seen (see [`add_vat`]).
+    bits: u128,
+    taxable: fixed::DecimalSum,
+}
+
+/// Adds `amount` to the group of (`category`, `rate`) in `groups`,
+/// creating it when new. Groups are distinct by value; the same
+/// representation is the same value, so the bits are compared first.
+#[inline]
+fn add_vat(groups: &mut Vec<VatGroup>, category: VatCategory, rate: Decimal, amount: Decimal) {
+    let bits = u128::from_le_bytes(rate.serialize());
+    for g in groups.iter_mut() {
+        if g.bits == bits && g.category == category {
+            g.taxable.add(amount);
+            return;
+        }
+    }
+    add_vat_by_value(groups, category, rate, amount);
+}
+
+/// [`add_vat`] for a rate whose representation matched no group.
+#[inline(never)]
+fn add_vat_by_value(
+    groups: &mut Vec<VatGroup>,
+    category: VatCategory,
+    rate: Decimal,
+    amount: Decimal,
+) {
+    match groups
+        .iter_mut()
+        .find(|g| g.category == category && g.rate == rate)
+    {
+        Some(g) => g.taxable.add(amount),
+        None => groups.push(VatGroup {
+            category,
+            rate: rate.normalize(),
+            bits: u128::from_le_bytes(rate.serialize()),
+            taxable: fixed::DecimalSum::new(amount),
+        }),
+    }
 }
 
 impl<'t> Session<'t> {
@@ -688,35 +737,27 @@ impl<'t> Session<'t> {
         let p = &self.terms.products[pid as usize];
         for scope in self.scopes.iter().flatten() {
             let f = &scope.filter;
-            let buckets = [
-                f.may_contain(Target::Product, pid)
-                    .then(|| scope.by_product.get(&pid))
-                    .flatten(),
-                p.family
-                    .filter(|&id| f.may_contain(Target::Family, id))
-                    .and_then(|id| scope.by_family.get(&id)),
-                p.brand
-                    .filter(|&id| f.may_contain(Target::Brand, id))
-                    .and_then(|id| scope.by_brand.get(&id)),
-                Some(&scope.all),
-            ];
-            for bucket in buckets.into_iter().flatten() {
-                for &ri in bucket {
-                    let r = &self.terms.rules[ri as usize];
-                    if !self.rule_applies(r, unit) {
-                        continue;
-                    }
-                    match r.action.level() {
-                        Level::NetPrice => {
-                            if found.net.is_none() {
-                                found.net = Some(ri);
-                            }
-                        }
-                        Level::Promotion => found.promos.push(ri),
-                        Level::Discount => found.discounts.push(ri),
-                        Level::List => {}
+            if f.may_contain(Target::Product, pid) {
+                if let Some(bucket) = scope.by_product.get(&pid) {
+                    self.take(bucket, unit, found);
+                }
+            }
+            if let Some(id) = p.family {
+                if f.may_contain(Target::Family, id) {
+                    if let Some(bucket) = scope.by_family.get(&id) {
+                        self.take(bucket, unit, found);
                     }
                 }
+            }
+            if let Some(id) = p.brand {
+                if f.may_contain(Target::Brand, id) {
+                    if let Some(bucket) = scope.by_brand.get(&id) {
+                        self.take(bucket, unit, found);
+                    }
+                }
+            }
+            if !scope.all.is_empty() {
+                self.take(&scope.all, unit, found);
             }
         }
         if found.discounts.len() > 1 {
@@ -724,6 +765,26 @@ impl<'t> Session<'t> {
             found
                 .discounts
                 .sort_by_key(|&ri| rules[ri as usize].sequence);
+        }
+    }
+
+    /// Adds the rules of `bucket` that apply in `unit` to `found`, in order.
+    fn take(&self, bucket: &[u32], unit: &str, found: &mut Found) {
+        for &ri in bucket {
+            let r = &self.terms.rules[ri as usize];
+            if !self.rule_applies(r, unit) {
+                continue;
+            }
+            match r.action.level() {
+                Level::NetPrice => {
+                    if found.net.is_none() {
+                        found.net = Some(ri);
+                    }
+                }
+                Level::Promotion => found.promos.push(ri),
+                Level::Discount => found.discounts.push(ri),
+                Level::List => {}
+            }
         }
     }
 
@@ -1271,7 +1332,13 @@ impl<'t> Session<'t> {
             return self.reject(pl, ReasonCode::PriceMismatch, msg, reasons);
         }
         match fixed::checked_mul_round(net, qty, MAX_AMOUNT_INT, self.minor) {
-            Some(a) => pl.amount = Some(a),
+            Some(a) => {
+                pl.amount = Some(a);
+                // Summed here, in line order, as the totals and VAT need.
+                sc.line_sum.add(a);
+                sc.any_priced = true;
+                add_vat(&mut sc.vat_groups, cat, rate, a);
+            }
             None => {
                 let msg = format!("amount {net} × {qty} exceeds the accepted maximum {MAX_AMOUNT}");
                 self.reject(pl, ReasonCode::AmountTooLarge, msg, reasons);
@@ -1306,6 +1373,9 @@ impl<'t> Session<'t> {
                 }
             }
         }
+        sc.line_sum = fixed::DecimalSum::default();
+        sc.any_priced = false;
+        sc.vat_groups.clear();
         let mut reasons = Vec::new();
         out.reasons.clear();
         let holds = &mut out.reasons;
@@ -1325,14 +1395,10 @@ impl<'t> Session<'t> {
         }
 
         let lines = &out.lines;
-        // Σ amounts, exactly as `Decimal` sums them (`fixed::DecimalSum`).
-        let mut line_sum = fixed::DecimalSum::new(Decimal::ZERO);
-        let mut any_priced = false;
-        for a in lines.iter().filter_map(|l| l.amount) {
-            line_sum.add(a);
-            any_priced = true;
-        }
-        let line_total = line_sum.value();
+        // Σ amounts of the priced lines, in line order, exactly as `Decimal`
+        // sums them (`fixed::DecimalSum`), summed by `price_line`.
+        let any_priced = sc.any_priced;
+        let line_total = sc.line_sum.value();
         let charges = &mut out.charges;
         charges.clear();
         let client = self.client;
@@ -1386,49 +1452,25 @@ impl<'t> Session<'t> {
         }
         let charge_total: Decimal = charges.iter().map(|c| c.amount).sum();
 
-        // VAT per (category, rate) on the sum of net amounts; few groups, so
-        // a linear search, then sorted by (category, rate).
+        // VAT per (category, rate) on the sum of net amounts: the lines'
+        // amounts were added to their group by `price_line`, in line order;
+        // then the charges. Few groups, sorted by (category, rate).
         let groups = &mut sc.vat_groups;
-        groups.clear();
-        // The same representation is the same value, hence the same group
-        // (groups are distinct by value): look for the bits first.
-        let mut add = |c: VatCategory, r: Decimal, a: Decimal| {
-            let bits = r.serialize();
-            let found = groups
-                .iter()
-                .position(|((gc, _), b, _)| *gc == c && *b == bits)
-                .or_else(|| {
-                    groups
-                        .iter()
-                        .position(|((gc, gr), _, _)| *gc == c && *gr == r)
-                });
-            match found {
-                Some(i) => groups[i].2.add(a),
-                None => groups.push(((c, r.normalize()), bits, fixed::DecimalSum::new(a))),
-            }
-        };
-        for l in lines {
-            if let (Some(a), Some(c), Some(r)) = (l.amount, l.vat_category, l.vat_rate) {
-                add(c, r, a);
-            }
-        }
         for c in charges.iter() {
-            add(c.vat_category, c.vat_rate, c.amount);
+            add_vat(groups, c.vat_category, c.vat_rate, c.amount);
         }
-        groups.sort_unstable_by_key(|g| g.0);
+        groups.sort_unstable_by_key(|g| (g.category, g.rate));
         out.vat_breakdown.clear();
-        out.vat_breakdown
-            .extend(
-                groups
-                    .iter()
-                    .map(|&((category, rate), _, taxable)| VatBreakdown {
-                        category,
-                        rate,
-                        taxable_amount: taxable.value(),
-                        tax_amount: round_money(taxable.value() * rate / HUNDRED, self.minor),
-                        exemption_reason: category.exemption_reason().map(String::from),
-                    }),
-            );
+        out.vat_breakdown.extend(groups.iter().map(|g| {
+            let taxable = g.taxable.value();
+            VatBreakdown {
+                category: g.category,
+                rate: g.rate,
+                taxable_amount: taxable,
+                tax_amount: round_money(taxable * g.rate / HUNDRED, self.minor),
+                exemption_reason: g.category.exemption_reason().map(String::from),
+            }
+        }));
         let tax_total: Decimal = out.vat_breakdown.iter().map(|v| v.tax_amount).sum();
         let tax_exclusive = line_total + charge_total;
         let grand_total = tax_exclusive + tax_total;

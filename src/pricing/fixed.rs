@@ -183,8 +183,8 @@ fn discount_percent_int(list: Decimal, net: Decimal) -> Option<Decimal> {
 /// adding them one by one with `rust_decimal`, kept as an integer mantissa
 /// while it stays within 96 bits (beyond, and whenever a sum is zero, it
 /// takes the `rust_decimal` addition). Like `rust_decimal`, adding zero
-/// leaves a non-zero sum as it is.
-#[derive(Debug, Clone, Copy)]
+/// leaves a non-zero sum as it is. The default is the empty sum (zero).
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct DecimalSum {
     /// Integer mantissa and scale, or `None` when `slow` holds the sum.
     int: Option<(i128, u32)>,
@@ -268,6 +268,41 @@ impl DecimalSum {
             Some((m, s)) => Decimal::from_i128_with_scale(m, s),
             None => self.slow,
         }
+    }
+}
+
+/// Appends `d` to `s` exactly as `write!(s, "{d}")` does, without the
+/// formatting machinery when the mantissa fits in 64 bits.
+pub(crate) fn push_decimal(s: &mut String, d: Decimal) {
+    let Some(m) = small_mantissa(d) else {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{d}");
+        return;
+    };
+    let scale = d.scale() as usize;
+    // Digits, last first: the mantissa's, then `0`s up to the scale
+    // (at most 20 + 28).
+    let mut digits = [b'0'; 48];
+    let mut n = 0;
+    let mut v = m;
+    while v != 0 {
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        n += 1;
+    }
+    let n = n.max(scale);
+    if d.is_sign_negative() {
+        s.push('-');
+    }
+    if n == scale {
+        // No integer digit (also zero at scale 0): `0`, then the fraction.
+        s.push('0');
+    }
+    for (i, &c) in digits[..n].iter().rev().enumerate() {
+        if i == n - scale {
+            s.push('.');
+        }
+        s.push(char::from(c));
     }
 }
 
@@ -473,6 +508,47 @@ mod tests {
                 sum.add(d);
                 assert!(same(sum.value(), want), "{} vs {want}", sum.value());
             }
+        }
+    }
+
+    #[test]
+    fn pushed_decimals_are_displayed_decimals() {
+        let mut rng = XorShift(0x3C6E_F372_FE94_F82B);
+        let mut cases: Vec<Decimal> = vec![
+            Decimal::ZERO,
+            Decimal::new(0, 2),
+            Decimal::new(-0, 3),
+            Decimal::from_parts(0, 0, 0, true, 2),
+            Decimal::new(5, 2),
+            Decimal::new(-5, 2),
+            Decimal::new(123_456, 0),
+            Decimal::new(100, 2),
+            Decimal::new(i64::MAX, 28),
+            Decimal::new(i64::MIN + 1, 5),
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::from_parts(u32::MAX, u32::MAX, 0, false, 28),
+            Decimal::from_parts(0, 0, 1, false, 3),
+        ];
+        for _ in 0..200_000 {
+            cases.push(rng.decimal());
+            let m = rng.next() >> (rng.next() % 64);
+            let scale = (rng.next() % 29) as u32;
+            let neg = rng.next() % 3 == 0;
+            cases.push(Decimal::from_parts(
+                m as u32,
+                (m >> 32) as u32,
+                0,
+                neg,
+                scale,
+            ));
+        }
+        let mut s = String::new();
+        for d in cases {
+            s.clear();
+            s.push_str("x ");
+            push_decimal(&mut s, d);
+            assert_eq!(s, format!("x {d}"), "{:?}", d.serialize());
         }
     }
 
