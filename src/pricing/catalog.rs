@@ -674,8 +674,15 @@ impl Terms {
     pub fn product(&self, key: &str) -> Option<u32> {
         match numeric_key(key) {
             Some(k) => self.product_codes.get(k),
-            None => self.product_index.get(key).copied(),
+            None => self.product_by_name(key),
         }
+    }
+
+    /// [`Terms::product`] for a key that is not all digits (kept out of
+    /// line: the GTIN path stays small enough to inline).
+    #[inline(never)]
+    fn product_by_name(&self, key: &str) -> Option<u32> {
+        self.product_index.get(key).copied()
     }
 
     /// Minor unit (decimal places) of a currency, when known.

@@ -790,28 +790,37 @@ impl<'t> Session<'t> {
 
     fn list_entry(&self, pid: u32, unit: &str) -> Option<&'t PriceEntry> {
         let entries = &self.terms.prices[pid as usize];
-        let lists = [Some(self.client.price_list), self.terms.default_list];
-        for (k, list) in lists.iter().enumerate() {
-            let Some(list) = *list else { continue };
-            if k == 1 && list == self.client.price_list {
-                break;
-            }
-            let mut best: Option<&PriceEntry> = None;
-            for e in entries {
-                if e.list == list
-                    && fixed::short_eq(e.unit.as_str(), unit)
-                    && fixed::short_eq(e.currency.as_str(), &self.currency)
-                    && e.valid_on(self.today)
-                    && best.is_none_or(|b| e.valid_from > b.valid_from)
-                {
-                    best = Some(e);
-                }
-            }
-            if best.is_some() {
-                return best;
+        let own = self.client.price_list;
+        if let Some(e) = self.best_entry(entries, own, unit) {
+            return Some(e);
+        }
+        match self.terms.default_list {
+            Some(list) if list != own => self.best_entry(entries, list, unit),
+            _ => None,
+        }
+    }
+
+    /// The entry of `list` in `unit` and the session's currency valid
+    /// today that starts last (the first of them on a tie).
+    #[inline]
+    fn best_entry(
+        &self,
+        entries: &'t [PriceEntry],
+        list: u32,
+        unit: &str,
+    ) -> Option<&'t PriceEntry> {
+        let mut best: Option<&PriceEntry> = None;
+        for e in entries {
+            if e.list == list
+                && fixed::short_eq(e.unit.as_str(), unit)
+                && fixed::short_eq(e.currency.as_str(), &self.currency)
+                && e.valid_on(self.today)
+                && best.is_none_or(|b| e.valid_from > b.valid_from)
+            {
+                best = Some(e);
             }
         }
-        None
+        best
     }
 
     /// Why there is no list price for this product, unit and currency today.
@@ -1091,7 +1100,7 @@ impl<'t> Session<'t> {
         holds: &mut Vec<Reason>,
     ) {
         pl.index = index;
-        pl.line_number.clone_from(&line.line_number);
+        copy_short(&mut pl.line_number, &line.line_number);
         pl.quantity = line.quantity.as_ref().map(|q| q.value);
         pl.list_price = None;
         pl.net_unit_price = None;
@@ -1100,7 +1109,10 @@ impl<'t> Session<'t> {
         pl.amount = None;
         pl.vat_category = None;
         pl.vat_rate = None;
-        pl.price_check = PriceCheck::NOT_CHECKED;
+        if pl.price_check.outcome != CheckOutcome::NotChecked {
+            // Only `NOT_CHECKED` has this outcome.
+            pl.price_check = PriceCheck::NOT_CHECKED;
+        }
         pl.status = LineStatus::Priced;
         pl.reason = None;
         // `unit` and `trail` are rewritten below (the list step and the
@@ -1268,13 +1280,13 @@ impl<'t> Session<'t> {
                 Some(b) if b > Decimal::ZERO => round4(p / b),
                 _ => p,
             });
-        let pc = match buyer {
-            Some(_) => check::check(&self.client.price_check, buyer, net),
-            None => PriceCheck::NOT_CHECKED,
-        };
-        if pc.outcome != CheckOutcome::NotChecked && pc.outcome != CheckOutcome::WithinTolerance {
+        if buyer.is_some() {
+            pl.price_check = check::check(&self.client.price_check, buyer, net);
+        }
+        let outcome = pl.price_check.outcome;
+        if outcome != CheckOutcome::NotChecked && outcome != CheckOutcome::WithinTolerance {
             let b = buyer.unwrap_or(net);
-            let (desc, after) = match pc.outcome {
+            let (desc, after) = match outcome {
                 CheckOutcome::AcceptedBuyerPrice => (
                     format!("buyer's price {b} accepted (ours {net}, policy accept_buyer)"),
                     b,
@@ -1303,7 +1315,7 @@ impl<'t> Session<'t> {
                     percent: None,
                 },
             });
-            match pc.outcome {
+            match outcome {
                 CheckOutcome::AcceptedBuyerPrice => net = after,
                 CheckOutcome::Held => holds.push(Reason {
                     code: ReasonCode::PriceMismatch,
@@ -1318,8 +1330,7 @@ impl<'t> Session<'t> {
                 _ => {}
             }
         }
-        let rejected = pc.outcome == CheckOutcome::Rejected;
-        pl.price_check = pc;
+        let rejected = outcome == CheckOutcome::Rejected;
         pl.net_unit_price = Some(net);
         let (cat, rate) = vat::line_vat(&self.dest, product.vat_rate);
         pl.vat_category = Some(cat);
@@ -1530,6 +1541,25 @@ impl<'t> Session<'t> {
         out.pricing_date = self.today;
         out.destination.clone_from(&self.dest);
         out.due_date = out.payment.as_ref().map(|p| p.due_date);
+    }
+}
+
+/// `dst.clone_from(src)` for short strings such as line numbers, which
+/// usually repeat from one order to the next (line `i` of each order is
+/// numbered `i + 1`): nothing to do when equal, else the characters are
+/// copied one by one into the buffer `dst` already has, instead of calls
+/// to `memcmp` and `memcpy`.
+#[inline]
+fn copy_short(dst: &mut Option<String>, src: &Option<String>) {
+    match (dst, src) {
+        (Some(d), Some(s)) if fixed::short_eq(d, s) => {}
+        (Some(d), Some(s)) if s.len() <= 8 => {
+            d.clear();
+            for c in s.chars() {
+                d.push(c);
+            }
+        }
+        (dst, src) => dst.clone_from(src),
     }
 }
 

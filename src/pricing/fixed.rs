@@ -280,29 +280,38 @@ pub(crate) fn push_decimal(s: &mut String, d: Decimal) {
         return;
     };
     let scale = d.scale() as usize;
-    // Digits, last first: the mantissa's, then `0`s up to the scale
-    // (at most 20 + 28).
-    let mut digits = [b'0'; 48];
-    let mut n = 0;
+    // Written from the end: the mantissa's digits (at most 20) and `0`s
+    // up to the scale (at most 28), a point, a `0` when there is no
+    // integer digit, a sign.
+    let mut buf = [b'0'; 64];
+    let mut at = buf.len();
     let mut v = m;
-    while v != 0 {
-        digits[n] = b'0' + (v % 10) as u8;
+    let mut n = 0;
+    while v != 0 || n < scale {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
         v /= 10;
         n += 1;
-    }
-    let n = n.max(scale);
-    if d.is_sign_negative() {
-        s.push('-');
+        if n == scale && scale > 0 {
+            at -= 1;
+            buf[at] = b'.';
+        }
     }
     if n == scale {
-        // No integer digit (also zero at scale 0): `0`, then the fraction.
-        s.push('0');
+        // No integer digit (also zero at scale 0).
+        at -= 1;
+        buf[at] = b'0';
     }
-    for (i, &c) in digits[..n].iter().rev().enumerate() {
-        if i == n - scale {
-            s.push('.');
+    if d.is_sign_negative() {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    match std::str::from_utf8(&buf[at..]) {
+        Ok(t) => s.push_str(t),
+        Err(_) => {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{d}");
         }
-        s.push(char::from(c));
     }
 }
 
@@ -311,13 +320,26 @@ pub(crate) fn push_decimal(s: &mut String, d: Decimal) {
 #[inline]
 pub(crate) fn short_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    if a.len() > 8 {
-        return a == b;
+    match n {
+        0 => true,
+        // The first, middle and last bytes cover every byte.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        // The first and last four bytes (overlapping) cover every byte.
+        4..=8 => four(a, 0) == four(b, 0) && four(a, n - 4) == four(b, n - 4),
+        _ => a == b,
     }
-    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The four bytes of `s` from `at` as an integer (`at + 4 <= s.len()`).
+#[inline]
+fn four(s: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 /// The value of 8 ASCII digits (first digit in the lowest byte, as read
@@ -564,6 +586,23 @@ mod tests {
             ("ABCDEFGHIJ", "ABCDEFGHIK"),
         ] {
             assert_eq!(short_eq(a, b), a == b, "{a} {b}");
+        }
+        // Every length up to 12, equal and differing in one byte.
+        let mut rng = XorShift(0x510E_527F_ADE6_82D1);
+        for _ in 0..50_000 {
+            let n = (rng.next() % 13) as usize;
+            let a: String = (0..n)
+                .map(|_| char::from(b'A' + (rng.next() % 4) as u8))
+                .collect();
+            let mut b = a.clone().into_bytes();
+            if n > 0 && rng.next() % 2 == 0 {
+                let i = (rng.next() % n as u64) as usize;
+                b[i] = b'A' + (rng.next() % 4) as u8;
+            }
+            let b = String::from_utf8(b).unwrap_or_default();
+            assert_eq!(short_eq(&a, &b), a == b, "{a} {b}");
+            let shorter = &b[..n.saturating_sub(1)];
+            assert_eq!(short_eq(&a, shorter), a == shorter, "{a} {shorter}");
         }
     }
 
