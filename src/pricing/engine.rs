@@ -730,6 +730,7 @@ impl<'t> Session<'t> {
     /// client's scopes in order (client, group, everyone), and in each the
     /// product's, family's, brand's and every product's rules (a key the
     /// scope's filter rules out is not looked up).
+    #[inline(always)]
     fn collect(&self, pid: u32, unit: &str, found: &mut Found) {
         found.net = None;
         found.promos.clear();
@@ -802,7 +803,7 @@ impl<'t> Session<'t> {
 
     /// The entry of `list` in `unit` and the session's currency valid
     /// today that starts last (the first of them on a tie).
-    #[inline]
+    #[inline(always)]
     fn best_entry(
         &self,
         entries: &'t [PriceEntry],
@@ -1088,6 +1089,9 @@ impl<'t> Session<'t> {
 
     /// Prices line `index` into `pl`, whose buffers (trail, discounts, line
     /// number) are reused.
+    // Called once per line from `run`'s loop: inlined there, it saves a
+    // call and the saving of registers per line.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn price_line(
         &self,

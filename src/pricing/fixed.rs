@@ -212,11 +212,11 @@ impl DecimalSum {
     #[inline]
     pub(crate) fn add(&mut self, d: Decimal) {
         // The usual case: amounts of the same scale.
-        if let Some((m, s)) = self.int {
-            if d.scale() == s {
-                let v = m + d.mantissa();
+        if let Some((m, s)) = &mut self.int {
+            if d.scale() == *s {
+                let v = *m + d.mantissa();
                 if v != 0 && v.unsigned_abs() < MANTISSA_LIMIT as u128 {
-                    self.int = Some((v, s));
+                    *m = v;
                     return;
                 }
             }
