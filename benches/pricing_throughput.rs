@@ -9,6 +9,9 @@
 //! measured too. Run with `cargo bench --bench pricing_throughput`;
 //! `PRICING_BENCH_ORDERS` sets the number of 100-line orders (default
 //! 10,000), e.g. for a reduced run under `valgrind --tool=callgrind`.
+//! With `PRICING_BENCH_DIGEST` set, it also prints a SHA-256 of the JSON of
+//! every result of both paths (untimed): the fingerprint that shows an
+//! optimisation changed no output.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -153,6 +156,27 @@ fn write_terms(dir: &std::path::Path, rng: &mut XorShift) -> std::io::Result<()>
     Ok(())
 }
 
+/// SHA-256 of the JSON of every result of both paths, order after order.
+fn digest(terms: &Terms, orders: &[(String, Document)], today: NaiveDate) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut pricer = Pricer::new(terms);
+    for (client, doc) in orders {
+        match pricer.price_order(client, doc, today) {
+            Ok(p) => h.update(serde_json::to_vec(p).unwrap_or_default()),
+            Err(e) => h.update(e.to_string()),
+        }
+        match price_order(terms, client, doc, today) {
+            Ok(p) => h.update(serde_json::to_vec(&p).unwrap_or_default()),
+            Err(e) => h.update(e.to_string()),
+        }
+    }
+    h.finalize().iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 fn main() {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let dir = std::env::temp_dir().join(format!("comptoir-pricing-bench-{}", std::process::id()));
@@ -268,6 +292,9 @@ fn main() {
     if total_doc != total {
         eprintln!("pricing: the two paths disagree: {total} vs {total_doc}");
         std::process::exit(1);
+    }
+    if std::env::var_os("PRICING_BENCH_DIGEST").is_some() {
+        println!("pricing: output digest {}", digest(&terms, &orders, today));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -451,11 +451,18 @@ pub enum Target {
 /// A 256-bit summary of the bucket keys of a scope (one bit per
 /// (target, id), Bloom style): a clear bit proves the key absent, so most
 /// lookups of a line end with a bit test instead of a hash probe. Until
-/// built (the default), every key may be present.
-#[derive(Debug, Default, Clone)]
+/// built (the default: every bit set), every key may be present.
+#[derive(Debug, Clone)]
 pub struct KeyFilter {
     bits: [u64; 4],
-    built: bool,
+}
+
+impl Default for KeyFilter {
+    fn default() -> KeyFilter {
+        KeyFilter {
+            bits: [u64::MAX; 4],
+        }
+    }
 }
 
 impl KeyFilter {
@@ -470,7 +477,7 @@ impl KeyFilter {
     #[inline]
     pub fn may_contain(&self, target: Target, id: u32) -> bool {
         let (w, m) = KeyFilter::bit(target, id);
-        !self.built || self.bits[w] & m != 0
+        self.bits[w & 3] & m != 0
     }
 }
 
@@ -478,10 +485,7 @@ impl ScopeRules {
     /// Builds [`ScopeRules::filter`] from the keys of the buckets: call it
     /// once every rule is added (until then the filter lets every key by).
     pub fn seal(&mut self) {
-        let mut f = KeyFilter {
-            bits: [0; 4],
-            built: true,
-        };
+        let mut f = KeyFilter { bits: [0; 4] };
         let maps = [
             (Target::Product, &self.by_product),
             (Target::Family, &self.by_family),
@@ -490,7 +494,7 @@ impl ScopeRules {
         for (target, map) in maps {
             for &id in map.keys() {
                 let (w, m) = KeyFilter::bit(target, id);
-                f.bits[w] |= m;
+                f.bits[w & 3] |= m;
             }
         }
         self.filter = f;
@@ -505,6 +509,119 @@ impl ScopeRules {
     }
 }
 
+/// Product index by the integer form of all-digit keys (GTINs, see
+/// [`numeric_key`]): an open-addressing table with linear probing, at most
+/// half full. A lookup hashes the key with one multiplication and
+/// compares it with a slot or two, cheaper than a general hash map.
+/// Key 0 (which [`numeric_key`] never gives) marks an empty slot.
+#[derive(Debug, Clone)]
+pub struct CodeIndex {
+    /// `(key, product)`, key 0 when empty; a power-of-two length.
+    slots: Vec<(u64, u32)>,
+    /// 64 − log2(slots.len()): the hash is the top bits of the product.
+    shift: u32,
+    len: usize,
+}
+
+impl Default for CodeIndex {
+    fn default() -> CodeIndex {
+        CodeIndex {
+            slots: vec![(0, 0)],
+            shift: 64,
+            len: 0,
+        }
+    }
+}
+
+impl CodeIndex {
+    /// An empty index with room for `n` keys.
+    pub fn with_capacity(n: usize) -> CodeIndex {
+        let size = (n.max(1) * 2).next_power_of_two();
+        CodeIndex {
+            slots: vec![(0, 0); size],
+            shift: 64 - size.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn home(&self, key: u64) -> usize {
+        // `checked_shr`: a one-slot table shifts by 64.
+        key.wrapping_mul(SEED).checked_shr(self.shift).unwrap_or(0) as usize
+    }
+
+    /// Sets the product of `key` (replacing a previous one). Key 0 is
+    /// ignored.
+    pub fn insert(&mut self, key: u64, product: u32) {
+        if key == 0 {
+            return;
+        }
+        if (self.len + 1) * 2 > self.slots.len() {
+            let mut bigger = CodeIndex::with_capacity(self.len + 1);
+            for &(k, p) in &self.slots {
+                if k != 0 {
+                    bigger.insert(k, p);
+                }
+            }
+            *self = bigger;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.0 == key {
+                slot.1 = product;
+                return;
+            }
+            if slot.0 == 0 {
+                *slot = (key, product);
+                self.len += 1;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The product of `key`.
+    #[inline]
+    pub fn get(&self, key: u64) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        // At most half full: an empty slot ends every probe.
+        loop {
+            let (k, p) = self.slots[i & mask];
+            if k == key {
+                return (key != 0).then_some(p);
+            }
+            if k == 0 {
+                return None;
+            }
+            i += 1;
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there is no key.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl FromIterator<(u64, u32)> for CodeIndex {
+    fn from_iter<I: IntoIterator<Item = (u64, u32)>>(iter: I) -> CodeIndex {
+        let iter = iter.into_iter();
+        let mut index = CodeIndex::with_capacity(iter.size_hint().0);
+        for (k, p) in iter {
+            index.insert(k, p);
+        }
+        index
+    }
+}
+
 /// The loaded, indexed commercial terms. Immutable once built; share it
 /// behind an `Arc` (see [`super::TermsHandle`]).
 #[derive(Debug)]
@@ -516,7 +633,7 @@ pub struct Terms {
     /// The all-digit keys of `product_index` (GTINs) as integers (see
     /// [`numeric_key`]): the lookup by GTIN hashes and compares one `u64`
     /// instead of a string.
-    pub product_codes: FastMap<u64, u32>,
+    pub product_codes: CodeIndex,
     /// List prices per product index.
     pub prices: Vec<Vec<PriceEntry>>,
     pub lists: Interner,
@@ -553,11 +670,19 @@ impl Terms {
     }
 
     /// The product designated by a GTIN or a seller code.
+    #[inline]
     pub fn product(&self, key: &str) -> Option<u32> {
         match numeric_key(key) {
-            Some(k) => self.product_codes.get(&k).copied(),
-            None => self.product_index.get(key).copied(),
+            Some(k) => self.product_codes.get(k),
+            None => self.product_by_name(key),
         }
+    }
+
+    /// [`Terms::product`] for a key that is not all digits (kept out of
+    /// line: the GTIN path stays small enough to inline).
+    #[inline(never)]
+    fn product_by_name(&self, key: &str) -> Option<u32> {
+        self.product_index.get(key).copied()
     }
 
     /// Minor unit (decimal places) of a currency, when known.
@@ -589,26 +714,31 @@ pub fn numeric_key(key: &str) -> Option<u64> {
     if n == 0 || n > 16 {
         return None;
     }
-    // The last 8 digits (left-padded with `0` when shorter) at once, the
-    // first ones one by one.
-    let (head, lo) = if n >= 8 {
+    // The last 8 digits (left-padded with `0` when shorter) at once, then
+    // the first ones (9 to 16 digits) the same way: the first 8 bytes,
+    // shifted so that those shared with the last 8 drop out and `0`s come
+    // in from the left.
+    let lo = if n >= 8 {
         let mut lo = [0u8; 8];
         lo.copy_from_slice(&b[n - 8..]);
-        (&b[..n - 8], lo)
+        lo
     } else {
         let mut lo = [b'0'; 8];
         lo[8 - n..].copy_from_slice(b);
-        (&b[..0], lo)
+        lo
     };
     let lo = super::fixed::eight_digits(u64::from_le_bytes(lo))?;
-    let mut hi = 0u64;
-    for &c in head {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        hi = hi * 10 + u64::from(d);
-    }
+    let hi = if n > 8 {
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&b[..8]);
+        // Shifted left by 16 - n bytes: the bytes also in `lo` drop out
+        // and as many `0`s come in first.
+        let k = 8 * (16 - n) as u32;
+        let zeros = 0x3030_3030_3030_3030u64.checked_shr(64 - k).unwrap_or(0);
+        super::fixed::eight_digits(u64::from_le_bytes(head) << k | zeros)?
+    } else {
+        0
+    };
     Some((hi * 100_000_000 + lo) | (n as u64) << 56)
 }
 
@@ -672,6 +802,51 @@ mod tests {
             assert_eq!(numeric_key(s), numeric_key_slow(s), "{s}");
         }
         assert_ne!(numeric_key("0123"), numeric_key("123"));
+    }
+
+    #[test]
+    fn code_index_is_a_map() {
+        let mut x: u64 = 0x6A09_E667_F3BC_C908;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut index = CodeIndex::default();
+        let mut map = std::collections::HashMap::new();
+        assert_eq!(index.get(0), None);
+        assert_eq!(index.get(42), None);
+        for round in 0..20_000u32 {
+            // Dense and clustered keys (GTIN-like), some repeated, and 0.
+            let key = match next() % 4 {
+                0 => next() % 5_000,
+                1 => (3_000_000_000_000 + next() % 100_000) | (13 << 56),
+                2 => next(),
+                _ => (next() % 300) << 56,
+            };
+            index.insert(key, round);
+            if key != 0 {
+                map.insert(key, round);
+            }
+            if round % 1000 == 0 {
+                assert_eq!(index.len(), map.len());
+            }
+        }
+        assert_eq!(index.len(), map.len());
+        assert_eq!(index.get(0), None);
+        for (&k, &p) in &map {
+            assert_eq!(index.get(k), Some(p), "{k}");
+        }
+        for _ in 0..100_000 {
+            let k = next() % 10_000;
+            assert_eq!(index.get(k), map.get(&k).copied(), "{k}");
+        }
+        let collected: CodeIndex = map.iter().map(|(&k, &p)| (k, p)).collect();
+        assert_eq!(collected.len(), map.len());
+        for (&k, &p) in &map {
+            assert_eq!(collected.get(k), Some(p), "{k}");
+        }
     }
 
     #[test]

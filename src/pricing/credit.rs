@@ -10,6 +10,8 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::fixed::push_decimal;
+
 /// The figures of a credit check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CreditCheck {
@@ -40,15 +42,28 @@ pub fn check(limit: Decimal, outstanding: Decimal, order_total: Decimal) -> Cred
 impl CreditCheck {
     /// The hold reason, with the figures, when the limit is exceeded.
     pub fn reason(&self, currency: &str) -> Option<String> {
+        // "credit limit exceeded: outstanding {} + this order {} = {}
+        // {currency} > authorised {} {currency} (over by {})", written
+        // piece by piece (`fixed::push_decimal`): formatting five decimals
+        // with `format!` cost more than the rest of pricing an order.
         self.exceeded.then(|| {
-            format!(
-                "credit limit exceeded: outstanding {} + this order {} = {} {currency} > authorised {} {currency} (over by {})",
-                self.outstanding,
-                self.order_total,
-                self.projected,
-                self.limit,
-                self.projected - self.limit
-            )
+            let mut s = String::with_capacity(160);
+            s.push_str("credit limit exceeded: outstanding ");
+            push_decimal(&mut s, self.outstanding);
+            s.push_str(" + this order ");
+            push_decimal(&mut s, self.order_total);
+            s.push_str(" = ");
+            push_decimal(&mut s, self.projected);
+            s.push(' ');
+            s.push_str(currency);
+            s.push_str(" > authorised ");
+            push_decimal(&mut s, self.limit);
+            s.push(' ');
+            s.push_str(currency);
+            s.push_str(" (over by ");
+            push_decimal(&mut s, self.projected - self.limit);
+            s.push(')');
+            s
         })
     }
 }
@@ -71,6 +86,13 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("over by 1120.00"), "{r}");
+        assert_eq!(
+            r,
+            format!(
+                "credit limit exceeded: outstanding {} + this order {} = {} EUR > authorised {} EUR (over by {})",
+                c.outstanding, c.order_total, c.projected, c.limit, c.projected - c.limit
+            )
+        );
         assert!(
             check(Decimal::from(100), Decimal::from(50), Decimal::from(50))
                 .reason("EUR")

@@ -631,9 +631,58 @@ struct Scratch {
     level_discounts: Vec<AppliedDiscount>,
     best_trail: Vec<AppliedRule>,
     best_discounts: Vec<AppliedDiscount>,
-    /// Taxable amount per (category, normalized rate), with the bits of
-    /// the first rate seen.
-    vat_groups: Vec<((VatCategory, Decimal), [u8; 16], fixed::DecimalSum)>,
+    /// Σ amounts of the priced lines so far, and whether there is one.
+    line_sum: fixed::DecimalSum,
+    any_priced: bool,
+    /// Taxable amount per (category, rate) of the lines priced so far.
+    vat_groups: Vec<VatGroup>,
+}
+
+/// The taxable amount of one (category, rate) of a document.
+struct VatGroup {
+    category: VatCategory,
+    /// The normalized rate.
+    rate: Decimal,
+    /// The representation of the first rate seen (see [`add_vat`]).
+    bits: u128,
+    taxable: fixed::DecimalSum,
+}
+
+/// Adds `amount` to the group of (`category`, `rate`) in `groups`,
+/// creating it when new. Groups are distinct by value; the same
+/// representation is the same value, so the bits are compared first.
+#[inline]
+fn add_vat(groups: &mut Vec<VatGroup>, category: VatCategory, rate: Decimal, amount: Decimal) {
+    let bits = u128::from_le_bytes(rate.serialize());
+    for g in groups.iter_mut() {
+        if g.bits == bits && g.category == category {
+            g.taxable.add(amount);
+            return;
+        }
+    }
+    add_vat_by_value(groups, category, rate, amount);
+}
+
+/// [`add_vat`] for a rate whose representation matched no group.
+#[inline(never)]
+fn add_vat_by_value(
+    groups: &mut Vec<VatGroup>,
+    category: VatCategory,
+    rate: Decimal,
+    amount: Decimal,
+) {
+    match groups
+        .iter_mut()
+        .find(|g| g.category == category && g.rate == rate)
+    {
+        Some(g) => g.taxable.add(amount),
+        None => groups.push(VatGroup {
+            category,
+            rate: rate.normalize(),
+            bits: u128::from_le_bytes(rate.serialize()),
+            taxable: fixed::DecimalSum::new(amount),
+        }),
+    }
 }
 
 impl<'t> Session<'t> {
@@ -704,6 +753,7 @@ impl<'t> Session<'t> {
     /// client's scopes in order (client, group, everyone), and in each the
     /// product's, family's, brand's and every product's rules (a key the
     /// scope's filter rules out is not looked up).
+    #[inline(always)]
     fn collect(&self, pid: u32, unit: &str, found: &mut Found) {
         found.net = None;
         found.promos.clear();
@@ -711,35 +761,27 @@ impl<'t> Session<'t> {
         let p = &self.terms.products[pid as usize];
         for scope in self.scopes.iter().flatten() {
             let f = &scope.filter;
-            let buckets = [
-                f.may_contain(Target::Product, pid)
-                    .then(|| scope.by_product.get(&pid))
-                    .flatten(),
-                p.family
-                    .filter(|&id| f.may_contain(Target::Family, id))
-                    .and_then(|id| scope.by_family.get(&id)),
-                p.brand
-                    .filter(|&id| f.may_contain(Target::Brand, id))
-                    .and_then(|id| scope.by_brand.get(&id)),
-                Some(&scope.all),
-            ];
-            for bucket in buckets.into_iter().flatten() {
-                for &ri in bucket {
-                    let r = &self.terms.rules[ri as usize];
-                    if !self.rule_applies(r, unit) {
-                        continue;
-                    }
-                    match r.action.level() {
-                        Level::NetPrice => {
-                            if found.net.is_none() {
-                                found.net = Some(ri);
-                            }
-                        }
-                        Level::Promotion => found.promos.push(ri),
-                        Level::Discount => found.discounts.push(ri),
-                        Level::List => {}
+            if f.may_contain(Target::Product, pid) {
+                if let Some(bucket) = scope.by_product.get(&pid) {
+                    self.take(bucket, unit, found);
+                }
+            }
+            if let Some(id) = p.family {
+                if f.may_contain(Target::Family, id) {
+                    if let Some(bucket) = scope.by_family.get(&id) {
+                        self.take(bucket, unit, found);
                     }
                 }
+            }
+            if let Some(id) = p.brand {
+                if f.may_contain(Target::Brand, id) {
+                    if let Some(bucket) = scope.by_brand.get(&id) {
+                        self.take(bucket, unit, found);
+                    }
+                }
+            }
+            if !scope.all.is_empty() {
+                self.take(&scope.all, unit, found);
             }
         }
         if found.discounts.len() > 1 {
@@ -750,30 +792,59 @@ impl<'t> Session<'t> {
         }
     }
 
-    fn list_entry(&self, pid: u32, unit: &str) -> Option<&'t PriceEntry> {
-        let entries = &self.terms.prices[pid as usize];
-        let lists = [Some(self.client.price_list), self.terms.default_list];
-        for (k, list) in lists.iter().enumerate() {
-            let Some(list) = *list else { continue };
-            if k == 1 && list == self.client.price_list {
-                break;
+    /// Adds the rules of `bucket` that apply in `unit` to `found`, in order.
+    fn take(&self, bucket: &[u32], unit: &str, found: &mut Found) {
+        for &ri in bucket {
+            let r = &self.terms.rules[ri as usize];
+            if !self.rule_applies(r, unit) {
+                continue;
             }
-            let mut best: Option<&PriceEntry> = None;
-            for e in entries {
-                if e.list == list
-                    && fixed::short_eq(e.unit.as_str(), unit)
-                    && fixed::short_eq(e.currency.as_str(), &self.currency)
-                    && e.valid_on(self.today)
-                    && best.is_none_or(|b| e.valid_from > b.valid_from)
-                {
-                    best = Some(e);
+            match r.action.level() {
+                Level::NetPrice => {
+                    if found.net.is_none() {
+                        found.net = Some(ri);
+                    }
                 }
-            }
-            if best.is_some() {
-                return best;
+                Level::Promotion => found.promos.push(ri),
+                Level::Discount => found.discounts.push(ri),
+                Level::List => {}
             }
         }
-        None
+    }
+
+    fn list_entry(&self, pid: u32, unit: &str) -> Option<&'t PriceEntry> {
+        let entries = &self.terms.prices[pid as usize];
+        let own = self.client.price_list;
+        if let Some(e) = self.best_entry(entries, own, unit) {
+            return Some(e);
+        }
+        match self.terms.default_list {
+            Some(list) if list != own => self.best_entry(entries, list, unit),
+            _ => None,
+        }
+    }
+
+    /// The entry of `list` in `unit` and the session's currency valid
+    /// today that starts last (the first of them on a tie).
+    #[inline(always)]
+    fn best_entry(
+        &self,
+        entries: &'t [PriceEntry],
+        list: u32,
+        unit: &str,
+    ) -> Option<&'t PriceEntry> {
+        let mut best: Option<&PriceEntry> = None;
+        for e in entries {
+            if e.list == list
+                && fixed::short_eq(e.unit.as_str(), unit)
+                && fixed::short_eq(e.currency.as_str(), &self.currency)
+                && e.valid_on(self.today)
+                && best.is_none_or(|b| e.valid_from > b.valid_from)
+            {
+                best = Some(e);
+            }
+        }
+        best
     }
 
     /// Why there is no list price for this product, unit and currency today.
@@ -1041,6 +1112,9 @@ impl<'t> Session<'t> {
 
     /// Prices line `index` into `pl`, whose buffers (trail, discounts, line
     /// number) are reused.
+    // Called once per line from `run`'s loop: inlined there, it saves a
+    // call and the saving of registers per line.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn price_line(
         &self,
@@ -1053,7 +1127,7 @@ impl<'t> Session<'t> {
         holds: &mut Vec<Reason>,
     ) {
         pl.index = index;
-        pl.line_number.clone_from(&line.line_number);
+        copy_short(&mut pl.line_number, &line.line_number);
         pl.quantity = line.quantity.as_ref().map(|q| q.value);
         pl.list_price = None;
         pl.net_unit_price = None;
@@ -1062,7 +1136,10 @@ impl<'t> Session<'t> {
         pl.amount = None;
         pl.vat_category = None;
         pl.vat_rate = None;
-        pl.price_check = PriceCheck::NOT_CHECKED;
+        if pl.price_check.outcome != CheckOutcome::NotChecked {
+            // Only `NOT_CHECKED` has this outcome.
+            pl.price_check = PriceCheck::NOT_CHECKED;
+        }
         pl.status = LineStatus::Priced;
         pl.reason = None;
         // `unit` and `trail` are rewritten below (the list step and the
@@ -1230,13 +1307,13 @@ impl<'t> Session<'t> {
                 Some(b) if b > Decimal::ZERO => round4(p / b),
                 _ => p,
             });
-        let pc = match buyer {
-            Some(_) => check::check(&self.client.price_check, buyer, net),
-            None => PriceCheck::NOT_CHECKED,
-        };
-        if pc.outcome != CheckOutcome::NotChecked && pc.outcome != CheckOutcome::WithinTolerance {
+        if buyer.is_some() {
+            pl.price_check = check::check(&self.client.price_check, buyer, net);
+        }
+        let outcome = pl.price_check.outcome;
+        if outcome != CheckOutcome::NotChecked && outcome != CheckOutcome::WithinTolerance {
             let b = buyer.unwrap_or(net);
-            let (desc, after) = match pc.outcome {
+            let (desc, after) = match outcome {
                 CheckOutcome::AcceptedBuyerPrice => (
                     format!("buyer's price {b} accepted (ours {net}, policy accept_buyer)"),
                     b,
@@ -1265,7 +1342,7 @@ impl<'t> Session<'t> {
                     percent: None,
                 },
             });
-            match pc.outcome {
+            match outcome {
                 CheckOutcome::AcceptedBuyerPrice => net = after,
                 CheckOutcome::Held => holds.push(Reason {
                     code: ReasonCode::PriceMismatch,
@@ -1280,8 +1357,7 @@ impl<'t> Session<'t> {
                 _ => {}
             }
         }
-        let rejected = pc.outcome == CheckOutcome::Rejected;
-        pl.price_check = pc;
+        let rejected = outcome == CheckOutcome::Rejected;
         pl.net_unit_price = Some(net);
         let (cat, rate) = vat::line_vat(&self.dest, product.vat_rate);
         pl.vat_category = Some(cat);
@@ -1294,7 +1370,13 @@ impl<'t> Session<'t> {
             return self.reject(pl, ReasonCode::PriceMismatch, msg, reasons);
         }
         match fixed::checked_mul_round(net, qty, MAX_AMOUNT_INT, self.minor) {
-            Some(a) => pl.amount = Some(a),
+            Some(a) => {
+                pl.amount = Some(a);
+                // Summed here, in line order, as the totals and VAT need.
+                sc.line_sum.add(a);
+                sc.any_priced = true;
+                add_vat(&mut sc.vat_groups, cat, rate, a);
+            }
             None => {
                 let msg = format!("amount {net} × {qty} exceeds the accepted maximum {MAX_AMOUNT}");
                 self.reject(pl, ReasonCode::AmountTooLarge, msg, reasons);
@@ -1329,6 +1411,9 @@ impl<'t> Session<'t> {
                 }
             }
         }
+        sc.line_sum = fixed::DecimalSum::default();
+        sc.any_priced = false;
+        sc.vat_groups.clear();
         let mut reasons = Vec::new();
         out.reasons.clear();
         let holds = &mut out.reasons;
@@ -1348,14 +1433,10 @@ impl<'t> Session<'t> {
         }
 
         let lines = &out.lines;
-        // Σ amounts, exactly as `Decimal` sums them (`fixed::DecimalSum`).
-        let mut line_sum = fixed::DecimalSum::new(Decimal::ZERO);
-        let mut any_priced = false;
-        for a in lines.iter().filter_map(|l| l.amount) {
-            line_sum.add(a);
-            any_priced = true;
-        }
-        let line_total = line_sum.value();
+        // Σ amounts of the priced lines, in line order, exactly as `Decimal`
+        // sums them (`fixed::DecimalSum`), summed by `price_line`.
+        let any_priced = sc.any_priced;
+        let line_total = sc.line_sum.value();
         let charges = &mut out.charges;
         charges.clear();
         let client = self.client;
@@ -1409,49 +1490,25 @@ impl<'t> Session<'t> {
         }
         let charge_total: Decimal = charges.iter().map(|c| c.amount).sum();
 
-        // VAT per (category, rate) on the sum of net amounts; few groups, so
-        // a linear search, then sorted by (category, rate).
+        // VAT per (category, rate) on the sum of net amounts: the lines'
+        // amounts were added to their group by `price_line`, in line order;
+        // then the charges. Few groups, sorted by (category, rate).
         let groups = &mut sc.vat_groups;
-        groups.clear();
-        // The same representation is the same value, hence the same group
-        // (groups are distinct by value): look for the bits first.
-        let mut add = |c: VatCategory, r: Decimal, a: Decimal| {
-            let bits = r.serialize();
-            let found = groups
-                .iter()
-                .position(|((gc, _), b, _)| *gc == c && *b == bits)
-                .or_else(|| {
-                    groups
-                        .iter()
-                        .position(|((gc, gr), _, _)| *gc == c && *gr == r)
-                });
-            match found {
-                Some(i) => groups[i].2.add(a),
-                None => groups.push(((c, r.normalize()), bits, fixed::DecimalSum::new(a))),
-            }
-        };
-        for l in lines {
-            if let (Some(a), Some(c), Some(r)) = (l.amount, l.vat_category, l.vat_rate) {
-                add(c, r, a);
-            }
-        }
         for c in charges.iter() {
-            add(c.vat_category, c.vat_rate, c.amount);
+            add_vat(groups, c.vat_category, c.vat_rate, c.amount);
         }
-        groups.sort_unstable_by_key(|g| g.0);
+        groups.sort_unstable_by_key(|g| (g.category, g.rate));
         out.vat_breakdown.clear();
-        out.vat_breakdown
-            .extend(
-                groups
-                    .iter()
-                    .map(|&((category, rate), _, taxable)| VatBreakdown {
-                        category,
-                        rate,
-                        taxable_amount: taxable.value(),
-                        tax_amount: round_money(taxable.value() * rate / HUNDRED, self.minor),
-                        exemption_reason: category.exemption_reason().map(String::from),
-                    }),
-            );
+        out.vat_breakdown.extend(groups.iter().map(|g| {
+            let taxable = g.taxable.value();
+            VatBreakdown {
+                category: g.category,
+                rate: g.rate,
+                taxable_amount: taxable,
+                tax_amount: round_money(taxable * g.rate / HUNDRED, self.minor),
+                exemption_reason: g.category.exemption_reason().map(String::from),
+            }
+        }));
         let tax_total: Decimal = out.vat_breakdown.iter().map(|v| v.tax_amount).sum();
         let tax_exclusive = line_total + charge_total;
         let grand_total = tax_exclusive + tax_total;
@@ -1511,6 +1568,25 @@ impl<'t> Session<'t> {
         out.pricing_date = self.today;
         out.destination.clone_from(&self.dest);
         out.due_date = out.payment.as_ref().map(|p| p.due_date);
+    }
+}
+
+/// `dst.clone_from(src)` for short strings such as line numbers, which
+/// usually repeat from one order to the next (line `i` of each order is
+/// numbered `i + 1`): nothing to do when equal, else the characters are
+/// copied one by one into the buffer `dst` already has, instead of calls
+/// to `memcmp` and `memcpy`.
+#[inline]
+fn copy_short(dst: &mut Option<String>, src: &Option<String>) {
+    match (dst, src) {
+        (Some(d), Some(s)) if fixed::short_eq(d, s) => {}
+        (Some(d), Some(s)) if s.len() <= 8 => {
+            d.clear();
+            for c in s.chars() {
+                d.push(c);
+            }
+        }
+        (dst, src) => dst.clone_from(src),
     }
 }
 

@@ -183,8 +183,8 @@ fn discount_percent_int(list: Decimal, net: Decimal) -> Option<Decimal> {
 /// adding them one by one with `rust_decimal`, kept as an integer mantissa
 /// while it stays within 96 bits (beyond, and whenever a sum is zero, it
 /// takes the `rust_decimal` addition). Like `rust_decimal`, adding zero
-/// leaves a non-zero sum as it is.
-#[derive(Debug, Clone, Copy)]
+/// leaves a non-zero sum as it is. The default is the empty sum (zero).
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct DecimalSum {
     /// Integer mantissa and scale, or `None` when `slow` holds the sum.
     int: Option<(i128, u32)>,
@@ -212,11 +212,11 @@ impl DecimalSum {
     #[inline]
     pub(crate) fn add(&mut self, d: Decimal) {
         // The usual case: amounts of the same scale.
-        if let Some((m, s)) = self.int {
-            if d.scale() == s {
-                let v = m + d.mantissa();
+        if let Some((m, s)) = &mut self.int {
+            if d.scale() == *s {
+                let v = *m + d.mantissa();
                 if v != 0 && v.unsigned_abs() < MANTISSA_LIMIT as u128 {
-                    self.int = Some((v, s));
+                    *m = v;
                     return;
                 }
             }
@@ -271,18 +271,75 @@ impl DecimalSum {
     }
 }
 
+/// Appends `d` to `s` exactly as `write!(s, "{d}")` does, without the
+/// formatting machinery when the mantissa fits in 64 bits.
+pub(crate) fn push_decimal(s: &mut String, d: Decimal) {
+    let Some(m) = small_mantissa(d) else {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{d}");
+        return;
+    };
+    let scale = d.scale() as usize;
+    // Written from the end: the mantissa's digits (at most 20) and `0`s
+    // up to the scale (at most 28), a point, a `0` when there is no
+    // integer digit, a sign.
+    let mut buf = [b'0'; 64];
+    let mut at = buf.len();
+    let mut v = m;
+    let mut n = 0;
+    while v != 0 || n < scale {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        n += 1;
+        if n == scale && scale > 0 {
+            at -= 1;
+            buf[at] = b'.';
+        }
+    }
+    if n == scale {
+        // No integer digit (also zero at scale 0).
+        at -= 1;
+        buf[at] = b'0';
+    }
+    if d.is_sign_negative() {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    match std::str::from_utf8(&buf[at..]) {
+        Ok(t) => s.push_str(t),
+        Err(_) => {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{d}");
+        }
+    }
+}
+
 /// `a == b` for short ASCII codes (units, currencies) without a call to
 /// `memcmp`.
 #[inline]
 pub(crate) fn short_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    if a.len() > 8 {
-        return a == b;
+    match n {
+        0 => true,
+        // The first, middle and last bytes cover every byte.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        // The first and last four bytes (overlapping) cover every byte.
+        4..=8 => four(a, 0) == four(b, 0) && four(a, n - 4) == four(b, n - 4),
+        _ => a == b,
     }
-    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The four bytes of `s` from `at` as an integer (`at + 4 <= s.len()`).
+#[inline]
+fn four(s: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 /// The value of 8 ASCII digits (first digit in the lowest byte, as read
@@ -477,6 +534,47 @@ mod tests {
     }
 
     #[test]
+    fn pushed_decimals_are_displayed_decimals() {
+        let mut rng = XorShift(0x3C6E_F372_FE94_F82B);
+        let mut cases: Vec<Decimal> = vec![
+            Decimal::ZERO,
+            Decimal::new(0, 2),
+            Decimal::new(-0, 3),
+            Decimal::from_parts(0, 0, 0, true, 2),
+            Decimal::new(5, 2),
+            Decimal::new(-5, 2),
+            Decimal::new(123_456, 0),
+            Decimal::new(100, 2),
+            Decimal::new(i64::MAX, 28),
+            Decimal::new(i64::MIN + 1, 5),
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::from_parts(u32::MAX, u32::MAX, 0, false, 28),
+            Decimal::from_parts(0, 0, 1, false, 3),
+        ];
+        for _ in 0..200_000 {
+            cases.push(rng.decimal());
+            let m = rng.next() >> (rng.next() % 64);
+            let scale = (rng.next() % 29) as u32;
+            let neg = rng.next() % 3 == 0;
+            cases.push(Decimal::from_parts(
+                m as u32,
+                (m >> 32) as u32,
+                0,
+                neg,
+                scale,
+            ));
+        }
+        let mut s = String::new();
+        for d in cases {
+            s.clear();
+            s.push_str("x ");
+            push_decimal(&mut s, d);
+            assert_eq!(s, format!("x {d}"), "{:?}", d.serialize());
+        }
+    }
+
+    #[test]
     fn short_strings_compare_as_strings() {
         for (a, b) in [
             ("PCE", "PCE"),
@@ -488,6 +586,23 @@ mod tests {
             ("ABCDEFGHIJ", "ABCDEFGHIK"),
         ] {
             assert_eq!(short_eq(a, b), a == b, "{a} {b}");
+        }
+        // Every length up to 12, equal and differing in one byte.
+        let mut rng = XorShift(0x510E_527F_ADE6_82D1);
+        for _ in 0..50_000 {
+            let n = (rng.next() % 13) as usize;
+            let a: String = (0..n)
+                .map(|_| char::from(b'A' + (rng.next() % 4) as u8))
+                .collect();
+            let mut b = a.clone().into_bytes();
+            if n > 0 && rng.next() % 2 == 0 {
+                let i = (rng.next() % n as u64) as usize;
+                b[i] = b'A' + (rng.next() % 4) as u8;
+            }
+            let b = String::from_utf8(b).unwrap_or_default();
+            assert_eq!(short_eq(&a, &b), a == b, "{a} {b}");
+            let shorter = &b[..n.saturating_sub(1)];
+            assert_eq!(short_eq(&a, shorter), a == shorter, "{a} {shorter}");
         }
     }
 

@@ -19,9 +19,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::catalog::{
-    discount_factor, CapPolicy, CheckPolicy, Client, EarlyPayment, FastMap, Interner, Level, Mode,
-    PaymentTermsSpec, PriceCheckPolicy, PriceEntry, Product, Rule, RuleAction, ScopeRules,
-    Settings, SharedStr, SourceRef, Terms, Tier, TierBasis,
+    discount_factor, CapPolicy, CheckPolicy, Client, CodeIndex, EarlyPayment, FastMap, Interner,
+    Level, Mode, PaymentTermsSpec, PriceCheckPolicy, PriceEntry, Product, Rule, RuleAction,
+    ScopeRules, Settings, SharedStr, SourceRef, Terms, Tier, TierBasis,
 };
 use super::terms::{
     ClientDef, ClientsFile, PaymentTermsDef, PriceCheckDef, PricingFile, RuleDef, RulesFile,
@@ -247,11 +247,12 @@ impl Terms {
         let list_labels = (0..b.lists.len() as u32)
             .map(|i| SharedStr::from(format!("list price (price list {})", b.lists.name(i))))
             .collect();
-        let product_codes = b
-            .product_index
-            .iter()
-            .filter_map(|(k, &id)| super::catalog::numeric_key(k).map(|n| (n, id)))
-            .collect();
+        let mut product_codes = CodeIndex::with_capacity(b.product_index.len());
+        for (k, &id) in &b.product_index {
+            if let Some(n) = super::catalog::numeric_key(k) {
+                product_codes.insert(n, id);
+            }
+        }
         for s in &mut scopes {
             s.seal();
         }
