@@ -342,7 +342,7 @@ fn payload(id: i64) -> Payload<'static> {
 }
 
 /// Runs a blocking delivery on a blocking thread of the runtime.
-async fn deliver(s: &std::sync::Arc<AmqpSink>, p: Payload) -> Result<(), SinkError> {
+async fn deliver(s: &std::sync::Arc<AmqpSink>, p: Payload<'static>) -> Result<(), SinkError> {
     let s = std::sync::Arc::clone(s);
     tokio::task::spawn_blocking(move || s.deliver(&p))
         .await

@@ -22,12 +22,12 @@ use serde_json::json;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn payload(id: i64, canonical: &str, priced: Option<&str>) -> Payload {
+fn payload(id: i64, canonical: &str, priced: Option<&str>) -> Payload<'static> {
     Payload {
         message_id: id,
         partner: Some("acme".into()),
-        canonical_json: canonical.into(),
-        priced_json: priced.map(str::to_string),
+        canonical_json: canonical.to_string().into(),
+        priced_json: priced.map(|p| p.to_string().into()),
     }
 }
 

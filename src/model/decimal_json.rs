@@ -12,9 +12,9 @@ use rust_decimal::Decimal;
 use serde::Serializer;
 
 /// Longest text: sign, leading `0`, point, 29 digits.
-const MAX_LEN: usize = 1 + 1 + 1 + 29;
+pub const MAX_LEN: usize = 1 + 1 + 1 + 29;
 
-/// Writes `d` into `out`, returning the text.
+/// Writes `d` into `out`, returning the text (also `d`'s `Display` text).
 pub fn format<'a>(d: &Decimal, out: &'a mut [u8; MAX_LEN]) -> &'a str {
     let scale = d.scale() as usize;
     // Digits of the mantissa's magnitude, least significant first; at

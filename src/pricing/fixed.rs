@@ -272,47 +272,11 @@ impl DecimalSum {
 }
 
 /// Appends `d` to `s` exactly as `write!(s, "{d}")` does, without the
-/// formatting machinery when the mantissa fits in 64 bits.
+/// formatting machinery ([`crate::model::decimal_json::format`], the text
+/// the JSON output uses too).
 pub(crate) fn push_decimal(s: &mut String, d: Decimal) {
-    let Some(m) = small_mantissa(d) else {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{d}");
-        return;
-    };
-    let scale = d.scale() as usize;
-    // Written from the end: the mantissa's digits (at most 20) and `0`s
-    // up to the scale (at most 28), a point, a `0` when there is no
-    // integer digit, a sign.
-    let mut buf = [b'0'; 64];
-    let mut at = buf.len();
-    let mut v = m;
-    let mut n = 0;
-    while v != 0 || n < scale {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        n += 1;
-        if n == scale && scale > 0 {
-            at -= 1;
-            buf[at] = b'.';
-        }
-    }
-    if n == scale {
-        // No integer digit (also zero at scale 0).
-        at -= 1;
-        buf[at] = b'0';
-    }
-    if d.is_sign_negative() {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    match std::str::from_utf8(&buf[at..]) {
-        Ok(t) => s.push_str(t),
-        Err(_) => {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{d}");
-        }
-    }
+    let mut buf = [0u8; crate::model::decimal_json::MAX_LEN];
+    s.push_str(crate::model::decimal_json::format(&d, &mut buf));
 }
 
 /// `a == b` for short ASCII codes (units, currencies) without a call to
