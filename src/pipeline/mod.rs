@@ -64,12 +64,43 @@ pub struct RunStats {
     pub by_state: BTreeMap<String, u64>,
 }
 
-/// A batch's journal commit in flight, and what is needed to report it.
+/// A batch's journal commit in flight (followed, when asked, by the claim
+/// of the batch after next), and what is needed to report it.
 struct Commit {
-    task: JoinHandle<(Result<(), JournalError>, Vec<Update>)>,
+    task: JoinHandle<Committed>,
     /// Message id → reception time (end-to-end latency).
     received: std::collections::HashMap<i64, i64>,
-    start: std::time::Instant,
+}
+
+/// What a [`Commit`] task gives back.
+struct Committed {
+    result: Result<(), JournalError>,
+    updates: Vec<Update>,
+    /// How long the commit itself took (not the claim after it).
+    took: Duration,
+    /// The batch claimed once the commit was done: empty when no claim
+    /// was asked for, when the commit failed, or when nothing was due.
+    next: Vec<Message>,
+}
+
+/// Leases the next batch of due messages for `owner` (empty on error,
+/// logged).
+async fn claim_batch(
+    journal: &Journal,
+    owner: &str,
+    batch_size: u32,
+    lease_secs: u64,
+) -> Vec<Message> {
+    match journal
+        .claim(owner, batch_size, (lease_secs * 1000) as i64)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!("journal claim failed: {e}");
+            Vec::new()
+        }
+    }
 }
 
 /// A configured daemon, ready to run.
@@ -355,53 +386,54 @@ impl Daemon {
         let mut batch = Vec::new();
         loop {
             let rt = self.runtime();
-            if batch.is_empty() {
-                if *shutdown.borrow() {
-                    break;
-                }
-                batch = self.claim(&rt).await;
+            // A batch claimed but not started is given back (below).
+            if *shutdown.borrow() {
+                break;
             }
             if batch.is_empty() {
                 if let Some(c) = committing.take() {
-                    // Its outcomes may make messages due: look again at once.
-                    self.settle_commit(c, &mut stats).await;
+                    // Its outcomes may make messages due, and it may have
+                    // claimed the next batch: look again at once.
+                    batch = self.settle_commit(c, &mut stats).await;
                     continue;
                 }
-                if once && sources.iter().all(|h| h.is_finished()) {
-                    break;
+                batch = self.claim(&rt).await;
+                if batch.is_empty() {
+                    if once && sources.iter().all(|h| h.is_finished()) {
+                        break;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(rt.config.daemon.idle_poll_ms)) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(rt.config.daemon.idle_poll_ms)) => {}
-                    _ = shutdown.changed() => {}
-                }
-                continue;
             }
             let received: std::collections::HashMap<i64, i64> =
                 batch.iter().map(|m| (m.id, m.received_at)).collect();
             let updates = self
                 .process_batch(Arc::clone(&rt), std::mem::take(&mut batch), workers)
                 .await;
+            // The previous commit claimed, after itself, the batch to
+            // process next; without one (first batch, nothing was due
+            // then), claim it now, before this batch's commit takes the
+            // journal (SQLite has one connection).
             if let Some(c) = committing.take() {
-                self.settle_commit(c, &mut stats).await;
+                batch = self.settle_commit(c, &mut stats).await;
             }
-            // Claim the next batch before this one's commit takes the
-            // journal (SQLite has one connection), unless stopping.
-            if !*shutdown.borrow() {
+            let stopping = *shutdown.borrow();
+            if batch.is_empty() && !stopping {
                 batch = self.claim(&rt).await;
             }
-            let journal = self.journal.clone();
-            let start = std::time::Instant::now();
-            committing = Some(Commit {
-                task: tokio::spawn(async move {
-                    let r = journal.apply(&updates).await;
-                    (r, updates)
-                }),
-                received,
-                start,
-            });
+            // While this batch is committed, then the batch after next
+            // claimed, the next batch is processed: the workers do not
+            // wait for the claim.
+            let claim_next = !batch.is_empty() && !stopping;
+            committing = Some(self.spawn_commit(&rt, updates, received, claim_next));
         }
         if let Some(c) = committing.take() {
-            self.settle_commit(c, &mut stats).await;
+            let next = self.settle_commit(c, &mut stats).await;
+            batch.extend(next);
         }
         // Claimed but not processed (stopping): give the leases back.
         if !batch.is_empty() {
@@ -428,36 +460,61 @@ impl Daemon {
     /// Leases the next batch of due messages (empty on error, logged).
     async fn claim(&self, rt: &Runtime) -> Vec<Message> {
         let d = &rt.config.daemon;
-        let lease_ms = (d.lease_secs * 1000) as i64;
-        match self
-            .journal
-            .claim(&self.owner, d.batch_size, lease_ms)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!("journal claim failed: {e}");
+        claim_batch(&self.journal, &self.owner, d.batch_size, d.lease_secs).await
+    }
+
+    /// Starts the commit of a processed batch's outcomes, followed with
+    /// `claim_next` by the claim of the next batch.
+    fn spawn_commit(
+        &self,
+        rt: &Runtime,
+        updates: Vec<Update>,
+        received: std::collections::HashMap<i64, i64>,
+        claim_next: bool,
+    ) -> Commit {
+        let journal = self.journal.clone();
+        let owner = self.owner.clone();
+        let (batch_size, lease_secs) = (rt.config.daemon.batch_size, rt.config.daemon.lease_secs);
+        let task = tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            let result = journal.apply(&updates).await;
+            let took = start.elapsed();
+            let next = if claim_next && result.is_ok() {
+                claim_batch(&journal, &owner, batch_size, lease_secs).await
+            } else {
                 Vec::new()
+            };
+            Committed {
+                result,
+                updates,
+                took,
+                next,
             }
-        }
+        });
+        Commit { task, received }
     }
 
     /// Waits for a batch's commit, then counts, logs and publishes its
     /// outcomes. A failed commit leaves the messages leased: they run
     /// again when the lease expires.
-    async fn settle_commit(&self, c: Commit, stats: &mut RunStats) {
-        let updates = match c.task.await {
-            Ok((Ok(()), updates)) => updates,
-            Ok((Err(e), _)) => {
-                tracing::error!("journal commit failed, batch will be retried: {e}");
-                return;
-            }
+    async fn settle_commit(&self, c: Commit, stats: &mut RunStats) -> Vec<Message> {
+        let Committed {
+            result,
+            updates,
+            took,
+            next,
+        } = match c.task.await {
+            Ok(done) => done,
             Err(e) => {
                 tracing::error!("journal commit task failed, batch will be retried: {e}");
-                return;
+                return Vec::new();
             }
         };
-        self.metrics.commit.observe(c.start.elapsed());
+        if let Err(e) = result {
+            tracing::error!("journal commit failed, batch will be retried: {e}");
+            return next;
+        }
+        self.metrics.commit.observe(took);
         let now = crate::journal::now_ms();
         for u in &updates {
             stats.processed += 1;
@@ -465,6 +522,7 @@ impl Daemon {
             log_update(u);
             self.record(u, c.received.get(&u.id).copied(), now);
         }
+        next
     }
 
     /// Updates metrics and publishes a committed outcome on the tap.
