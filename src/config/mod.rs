@@ -81,6 +81,16 @@ pub struct JournalConfig {
     /// out of the file); when set it replaces `url` at load.
     #[serde(default)]
     pub url_env: Option<String>,
+    /// SQLite only: WAL pages between automatic checkpoints (SQLite's
+    /// `wal_autocheckpoint`). Longer means more throughput and longer
+    /// stalls of the commits when a checkpoint runs (benches/README.md,
+    /// "Daemon", round 4).
+    #[serde(default = "default_sqlite_checkpoint_pages")]
+    pub sqlite_checkpoint_pages: u32,
+}
+
+fn default_sqlite_checkpoint_pages() -> u32 {
+    crate::journal::DEFAULT_SQLITE_CHECKPOINT_PAGES
 }
 
 fn default_journal_url() -> String {
@@ -97,6 +107,7 @@ impl Default for JournalConfig {
             max_connections: default_max_connections(),
             schema: None,
             url_env: None,
+            sqlite_checkpoint_pages: default_sqlite_checkpoint_pages(),
         }
     }
 }

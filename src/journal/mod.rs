@@ -419,6 +419,10 @@ fn valid_schema(s: &str) -> bool {
         && !s.as_bytes()[0].is_ascii_digit()
 }
 
+/// WAL pages between SQLite's automatic checkpoints unless configured
+/// (`journal.sqlite_checkpoint_pages`; SQLite's own default is 1,000).
+pub const DEFAULT_SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
+
 impl Journal {
     /// Opens (creating when needed) the journal at `url` and applies the
     /// migrations. `schema` (PostgreSQL only) selects, and creates, the
@@ -427,6 +431,32 @@ impl Journal {
         url: &str,
         max_connections: u32,
         schema: Option<&str>,
+    ) -> Result<Journal, JournalError> {
+        Journal::open_with(
+            url,
+            max_connections,
+            schema,
+            DEFAULT_SQLITE_CHECKPOINT_PAGES,
+        )
+        .await
+    }
+
+    /// The journal of a `[journal]` configuration section.
+    pub async fn open_config(c: &crate::config::JournalConfig) -> Result<Journal, JournalError> {
+        Journal::open_with(
+            &c.url,
+            c.max_connections,
+            c.schema.as_deref(),
+            c.sqlite_checkpoint_pages,
+        )
+        .await
+    }
+
+    async fn open_with(
+        url: &str,
+        max_connections: u32,
+        schema: Option<&str>,
+        sqlite_checkpoint_pages: u32,
     ) -> Result<Journal, JournalError> {
         let max_connections = max_connections.max(1);
         if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -452,9 +482,12 @@ impl Journal {
                 // +30 % throughput. The price: a checkpoint, which runs on
                 // the one connection, stalls commits for ≈ 100–150 ms
                 // about every 40 MiB of WAL (AMQP p99 at 1,000 msg/s ≈ 40 →
-                // ≈ 150–190 ms).
+                // ≈ 150–190 ms); `journal.sqlite_checkpoint_pages` chooses.
                 .pragma("cache_size", "-65536")
-                .pragma("wal_autocheckpoint", "10000")
+                .pragma(
+                    "wal_autocheckpoint",
+                    sqlite_checkpoint_pages.max(1).to_string(),
+                )
                 .disable_statement_logging();
             // SQLite has one writer at a time; concurrent writers from one
             // pool meet SQLite's sleeping busy handler. One connection makes

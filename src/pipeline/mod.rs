@@ -140,7 +140,7 @@ impl Daemon {
             }
         }
         let j = &runtime.config.journal;
-        let journal = Journal::open(&j.url, j.max_connections, j.schema.as_deref()).await?;
+        let journal = Journal::open_config(j).await?;
         let owner = if journal.backend() == "sqlite"
             && runtime.config.daemon.instance_id.is_none()
             && std::env::var_os("COMPTOIR_INSTANCE_ID").is_none()
