@@ -16,9 +16,6 @@ use crate::formats::edifact::{
 use crate::mapping::{MessageMapper, Registry};
 use crate::model::Document;
 
-/// Read buffer for input of unknown size.
-const BUFFER: usize = 256 * 1024;
-
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -340,9 +337,7 @@ impl<'r> Translator<'r> {
             file: file.clone(),
             source,
         };
-        let capacity = opts
-            .size_hint
-            .map_or(BUFFER, |n| n.saturating_add(1).clamp(4096, BUFFER));
+        let capacity = crate::formats::edifact::read_buffer_size(opts.size_hint);
         let mut input = BufReader::with_capacity(capacity, input);
         let format = match opts.format {
             Some(f) => f,

@@ -23,6 +23,15 @@ pub const INITIAL_BUFFER: usize = 256 * 1024;
 /// The smallest buffer [`Lexer::with_capacity`] allocates.
 const MIN_BUFFER: usize = 4 * 1024;
 
+/// Read buffer size for input of `size_hint` bytes when known (one byte
+/// more, so that the end of input is seen without growing), else
+/// [`INITIAL_BUFFER`]; between 4 KiB and [`INITIAL_BUFFER`].
+pub fn read_buffer_size(size_hint: Option<usize>) -> usize {
+    size_hint.map_or(INITIAL_BUFFER, |n| {
+        n.saturating_add(1).clamp(MIN_BUFFER, INITIAL_BUFFER)
+    })
+}
+
 /// What the lexer found; for [`Token::Segment`], [`Lexer::segment`] gives
 /// the segment itself until the next call to [`Lexer::advance`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

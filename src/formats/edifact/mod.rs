@@ -20,7 +20,7 @@ pub mod writer;
 pub use charset::Charset;
 pub use delimiters::Delimiters;
 pub use envelope::{EnvelopePolicy, Event, GroupHeader, InterchangeHeader, MessageHeader, Reader};
-pub use lexer::{Lexer, Token};
+pub use lexer::{read_buffer_size, Lexer, Token};
 pub use segment::{parse_decimal, unescape, NotANumber, Segment};
 /// Segment splitting, shared with the X12 lexer (same [`Segment`] type).
 pub(crate) use segment::{split, Classes, ElementSpan, Span};
