@@ -10,6 +10,12 @@
 //! paced `COMPTOIR_BENCH_RATE` per second (default 1000); prints p50, p99
 //! and max of the time from each publish to its output's arrival.
 //!
+//! `COMPTOIR_BENCH_RELAY=<bytes>` measures the broker instead: the
+//! daemon's AMQP operations alone (consume, persistent confirmed publish of
+//! `<bytes>` bytes, batched ack), no processing, no journal: the ceiling
+//! the broker sets on this machine. `COMPTOIR_BENCH_BG_CHECKPOINTS=0`
+//! turns the journal's background WAL checkpoints off.
+//!
 //! Needs `COMPTOIR_TEST_AMQP`. Results: `benches/README.md`, section
 //! "AMQP". Run with
 //! `COMPTOIR_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/%2f cargo bench --bench amqp_throughput`.
@@ -104,6 +110,7 @@ fn main() {
             r#"
 [journal]
 url = "sqlite://{d}/journal.db"
+sqlite_background_checkpoints = {bg}
 [paths]
 mappings = "{root}/mappings"
 pricing = "{root}/config/pricing"
@@ -130,7 +137,8 @@ type = "amqp"
 url = "{url}"
 routing_key = "{qout}"
 "#,
-            d = dir.display()
+            d = dir.display(),
+            bg = std::env::var("COMPTOIR_BENCH_BG_CHECKPOINTS").map_or(true, |v| v != "0")
         ),
     )
     .expect("config");
@@ -169,6 +177,16 @@ routing_key = "{qout}"
         ch.wait_for_confirms().await.expect("confirms");
         eprintln!("published {n} orders to {qin}");
 
+        if let Ok(bytes) = std::env::var("COMPTOIR_BENCH_RELAY") {
+            let bytes = bytes.parse().unwrap_or(23_000);
+            relay(&url, &qin, &qout, n, bytes).await;
+            for q in [&qin, &qout] {
+                let _ = ch
+                    .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                    .await;
+            }
+            return;
+        }
         let daemon = Arc::new(Daemon::open(&cfg).await.expect("daemon"));
         let (tx, rx) = tokio::sync::watch::channel(false);
         // Output consumer: (order tag and number, arrival time) per message.
@@ -307,4 +325,110 @@ routing_key = "{qout}"
         let _ = conn.close(200, "".into()).await;
     });
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The broker's own ceiling on this machine: the AMQP work of the daemon
+/// (consume with prefetch 256, a persistent mandatory publish of `bytes`
+/// bytes per message with publisher confirms, one `multiple` ack per batch
+/// once the batch's confirms are in) and the bench's output consumer, with
+/// no processing and no journal. Prints messages/s in -> out.
+async fn relay(url: &str, qin: &str, qout: &str, n: usize, bytes: usize) {
+    let conn = Connection::connect(url, Default::default())
+        .await
+        .expect("connect");
+    let inc = conn.create_channel().await.expect("channel");
+    inc.basic_qos(256, BasicQosOptions::default())
+        .await
+        .expect("qos");
+    let outc = conn.create_channel().await.expect("channel");
+    outc.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let readc = conn.create_channel().await.expect("channel");
+    readc
+        .basic_qos(1000, BasicQosOptions::default())
+        .await
+        .expect("qos");
+    let mut reader = readc
+        .basic_consume(
+            qout.into(),
+            "bench-relay-out".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("consume");
+    let counter = tokio::spawn(async move {
+        let mut got = 0;
+        while got < n {
+            match tokio::time::timeout(Duration::from_secs(60), reader.next()).await {
+                Ok(Some(Ok(d))) => {
+                    let _ = d.acker.ack(BasicAckOptions::default()).await;
+                    got += 1;
+                }
+                other => panic!("relay output stalled after {got}: {:?}", other.is_ok()),
+            }
+        }
+    });
+    let start = Instant::now();
+    let mut input = inc
+        .basic_consume(
+            qin.into(),
+            "bench-relay-in".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("consume");
+    let body = vec![b'x'; bytes];
+    let mut relayed = 0;
+    while relayed < n {
+        // A batch: what has arrived (at least one message), up to 256.
+        let mut batch = Vec::with_capacity(256);
+        match input.next().await {
+            Some(Ok(d)) => batch.push(d),
+            other => panic!("relay input ended after {relayed}: {:?}", other.is_some()),
+        }
+        while batch.len() < 256 {
+            match futures_lite::future::poll_once(input.next()).await {
+                Some(Some(Ok(d))) => batch.push(d),
+                _ => break,
+            }
+        }
+        let mut confirms = Vec::with_capacity(batch.len());
+        for _ in &batch {
+            confirms.push(
+                outc.basic_publish(
+                    "".into(),
+                    qout.into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
+                    &body,
+                    BasicProperties::default().with_delivery_mode(2),
+                )
+                .await
+                .expect("publish"),
+            );
+        }
+        for c in confirms {
+            c.await.expect("confirm");
+        }
+        if let Some(last) = batch.last() {
+            last.acker
+                .ack(BasicAckOptions { multiple: true })
+                .await
+                .expect("ack");
+        }
+        relayed += batch.len();
+    }
+    counter.await.expect("counter");
+    let secs = start.elapsed().as_secs_f64();
+    println!("load average now: {}", loadavg());
+    println!(
+        "relay only (no daemon): {n} messages in -> out with {bytes}-byte outputs: \
+         {secs:.2} s = {:.0} msg/s",
+        n as f64 / secs
+    );
 }

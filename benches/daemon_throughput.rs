@@ -51,6 +51,32 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// CPU seconds (user + system) of this process's threads, summed by thread
+/// name (`sqlx-sqlite-worker-0`, `tokio-runtime-w`, …), largest first:
+/// which thread sets the pace.
+fn cpu_by_thread() -> Vec<(String, f64)> {
+    let mut by: std::collections::BTreeMap<String, f64> = Default::default();
+    let Ok(rd) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    for t in rd.flatten() {
+        let Ok(s) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (s.find('('), s.rfind(')')) else {
+            continue;
+        };
+        let name = s[open + 1..close].to_string();
+        let f: Vec<&str> = s[close + 2..].split_whitespace().collect();
+        let cpu = f.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0);
+        *by.entry(name).or_default() += cpu / 100.0;
+    }
+    let mut v: Vec<(String, f64)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v
+}
+
 fn main() {
     let n: usize = std::env::var("COMPTOIR_BENCH_N")
         .ok()
@@ -85,6 +111,7 @@ fn main() {
             r#"
 [journal]
 {journal}
+sqlite_background_checkpoints = {bg}
 [paths]
 mappings = "{root}/mappings"
 pricing = "{root}/config/pricing"
@@ -112,7 +139,8 @@ path = "{d}/outbox"
 fsync = {fsync}
 "#,
             d = d.display(),
-            fsync = std::env::var("COMPTOIR_BENCH_FSYNC").is_ok()
+            fsync = std::env::var("COMPTOIR_BENCH_FSYNC").is_ok(),
+            bg = std::env::var("COMPTOIR_BENCH_BG_CHECKPOINTS").map_or(true, |v| v != "0")
         ),
     )
     .expect("config");
@@ -146,6 +174,12 @@ fsync = {fsync}
                 cpu / secs
             );
         }
+        let threads: Vec<String> = cpu_by_thread()
+            .into_iter()
+            .filter(|(_, c)| *c >= 0.01)
+            .map(|(name, c)| format!("{name} {c:.2} s"))
+            .collect();
+        println!("  CPU by thread: {}", threads.join(", "));
         let m = daemon.metrics();
         println!(
             "  per message: processing {:.0} µs (on {} worker threads); per batch: commit {:.1} ms ({} batches)",

@@ -81,12 +81,18 @@ pub struct JournalConfig {
     /// out of the file); when set it replaces `url` at load.
     #[serde(default)]
     pub url_env: Option<String>,
-    /// SQLite only: WAL pages between automatic checkpoints (SQLite's
-    /// `wal_autocheckpoint`). Longer means more throughput and longer
-    /// stalls of the commits when a checkpoint runs (benches/README.md,
-    /// "Daemon", round 4).
+    /// SQLite only: WAL pages between the writer's own checkpoints
+    /// (SQLite's `wal_autocheckpoint`); the daemon's background checkpoints
+    /// (`journal::Checkpointer`) start at a quarter of it. Longer means
+    /// more throughput and a larger log (benches/README.md, "Daemon",
+    /// rounds 4 and 5).
     #[serde(default = "default_sqlite_checkpoint_pages")]
     pub sqlite_checkpoint_pages: u32,
+    /// SQLite only: copy the log back on a second connection in the
+    /// background (default), so that the writer's own checkpoints find
+    /// little to do; false leaves every checkpoint to the writer.
+    #[serde(default = "default_true")]
+    pub sqlite_background_checkpoints: bool,
 }
 
 fn default_sqlite_checkpoint_pages() -> u32 {
@@ -108,6 +114,7 @@ impl Default for JournalConfig {
             schema: None,
             url_env: None,
             sqlite_checkpoint_pages: default_sqlite_checkpoint_pages(),
+            sqlite_background_checkpoints: true,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! (`sqlx::query`), so building needs no database. Times are Unix epoch
 //! milliseconds.
 
+mod checkpoint;
 pub mod packed;
 mod sniff;
 mod state;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row};
 
+pub use checkpoint::{Checkpointer, CHECK_EVERY as CHECKPOINT_CHECK_EVERY};
 pub use exports::{ExportRecord, ExportState};
 pub use sniff::{sniff_interchange, InterchangeId};
 pub use state::State;
@@ -479,10 +481,13 @@ impl Journal {
                 // 10,000 WAL pages (≈ 40 MiB; 1,000 by default) copies each
                 // hot index page back once per checkpoint instead of ten
                 // times: measured in benches/README.md ("Daemon", round 4):
-                // +30 % throughput. The price: a checkpoint, which runs on
-                // the one connection, stalls commits for ≈ 100–150 ms
-                // about every 40 MiB of WAL (AMQP p99 at 1,000 msg/s ≈ 40 →
-                // ≈ 150–190 ms); `journal.sqlite_checkpoint_pages` chooses.
+                // +30 % throughput. That checkpoint runs on this one
+                // connection and stalls its commits; the daemon's background
+                // `Checkpointer` (second connection) copies the log back
+                // once a quarter of it waits, so the writer's own
+                // checkpoint has little left to do (benches/README.md,
+                // "Daemon", round 5). `journal.sqlite_checkpoint_pages`
+                // chooses the interval.
                 .pragma("cache_size", "-65536")
                 .pragma(
                     "wal_autocheckpoint",
@@ -525,6 +530,18 @@ impl Journal {
     /// Closes the pool.
     pub async fn close(&self) {
         with_pool!(self, p => p.close().await)
+    }
+
+    /// A background checkpointer for a SQLite journal file (its own
+    /// connection; see [`Checkpointer`]); None on PostgreSQL or in memory.
+    pub async fn checkpointer(&self, pages: u32) -> Result<Option<Checkpointer>, JournalError> {
+        match self {
+            Journal::Sqlite(p) => {
+                let db = p.connect_options().get_filename().to_path_buf();
+                Checkpointer::open(&db, pages).await
+            }
+            Journal::Postgres(_) => Ok(None),
+        }
     }
 
     /// Backend name: `sqlite` or `postgres`.

@@ -376,6 +376,8 @@ impl Daemon {
         } else {
             self.start_exports(&shutdown)
         };
+        let (stop_checkpoints, checkpoints_stopped) = watch::channel(false);
+        let checkpointer = self.start_checkpointer(checkpoints_stopped).await;
         let mut stats = RunStats::default();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         // Two batches overlap: while batch N's outcomes are committed (a
@@ -447,6 +449,10 @@ impl Daemon {
                 stats.received += n;
             }
         }
+        let _ = stop_checkpoints.send(true);
+        if let Some(h) = checkpointer {
+            let _ = h.await;
+        }
         // An export pass in flight finishes (its sends are recorded).
         for h in exports {
             let _ = h.await;
@@ -455,6 +461,48 @@ impl Daemon {
             h.abort();
         }
         Ok(stats)
+    }
+
+    /// Starts the SQLite journal's background checkpoints (see
+    /// `journal::Checkpointer`), until `stop` turns true. None on
+    /// PostgreSQL, when `journal.sqlite_background_checkpoints` is false, or
+    /// when the second connection cannot be opened (logged:
+    /// the writer's own checkpoints then do all the work, as before).
+    async fn start_checkpointer(&self, mut stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+        let journal = &self.runtime().config.journal;
+        if !journal.sqlite_background_checkpoints {
+            return None;
+        }
+        let pages = journal.sqlite_checkpoint_pages;
+        let c = match self.journal.checkpointer(pages).await {
+            Ok(c) => c?,
+            Err(e) => {
+                tracing::warn!("no background WAL checkpoints: {e}");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            let mut failing = false;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(crate::journal::CHECKPOINT_CHECK_EVERY) => {}
+                    _ = stop.changed() => break,
+                }
+                match c.tick().await {
+                    Ok(Some(frames)) => {
+                        failing = false;
+                        tracing::debug!(frames, "journal WAL checkpoint");
+                    }
+                    Ok(None) => failing = false,
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!("journal WAL checkpoint failed (the writer's own checkpoints go on): {e}");
+                    }
+                    Err(_) => {}
+                }
+            }
+            c.close().await;
+        }))
     }
 
     /// Leases the next batch of due messages (empty on error, logged).
