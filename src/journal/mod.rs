@@ -1042,14 +1042,29 @@ impl Journal {
                             .push_bind(u.attempts)
                             .push_bind(u.next_attempt_at);
                     });
+                    q.push(") UPDATE messages SET state = u.state, error = u.error, ");
+                    // An indexed column named in the SET list has its index
+                    // entries rewritten even when its value stays (SQLite
+                    // decides per statement): `partner`, `sender` and
+                    // `interchange_ref` are named only when a row of this
+                    // chunk changes them (the pipeline never sets the last
+                    // two). Leaving them out is the same update.
+                    for (column, used) in [
+                        ("partner", chunk.iter().any(|u| u.partner.is_some())),
+                        ("sender", chunk.iter().any(|u| u.sender.is_some())),
+                        (
+                            "interchange_ref",
+                            chunk.iter().any(|u| u.interchange_ref.is_some()),
+                        ),
+                    ] {
+                        if used {
+                            q.push(format!("{column} = COALESCE(u.{column}, messages.{column}), "));
+                        }
+                    }
                     q.push(
-                        ") UPDATE messages SET state = u.state, error = u.error, \
-                         partner = COALESCE(u.partner, messages.partner), \
-                         format = COALESCE(u.format, messages.format), \
+                        "format = COALESCE(u.format, messages.format), \
                          document_type = COALESCE(u.document_type, messages.document_type), \
                          business_keys = COALESCE(u.business_keys, messages.business_keys), \
-                         sender = COALESCE(u.sender, messages.sender), \
-                         interchange_ref = COALESCE(u.interchange_ref, messages.interchange_ref), \
                          canonical_json = CASE WHEN u.canonical_z IS NULL \
                          THEN messages.canonical_json END, \
                          canonical_z = COALESCE(u.canonical_z, messages.canonical_z), \

@@ -549,3 +549,60 @@ async fn duplicates_in_one_batch_point_at_the_original() {
         assert_eq!(ids, vec![x, r[2].id]);
     }
 }
+
+#[tokio::test]
+async fn outcomes_keep_or_change_partner_sender_and_reference() {
+    for j in journals().await {
+        let mut with_partner = incoming("UNB+UNOC:3+SENDER9:14+RCPT:14+240301:1430+R9'UNZ+0+R9'");
+        with_partner.partner = Some("from-source".into());
+        let r = j
+            .receive(vec![
+                with_partner,
+                incoming("UNB+UNOC:3+SENDER8:14+RCPT:14+240301:1430+R8'UNZ+0+R8'"),
+            ])
+            .await
+            .unwrap();
+        let (a, b) = (r[0].id, r[1].id);
+        // A chunk where no row names partner, sender or reference: the
+        // stored values stay.
+        j.apply(&[
+            Update::new(a, State::Parsed, 0),
+            Update::new(b, State::Parsed, 0),
+        ])
+        .await
+        .unwrap();
+        let (ma, mb) = (j.get(a).await.unwrap(), j.get(b).await.unwrap());
+        assert_eq!(
+            ma.partner.as_deref(),
+            Some("from-source"),
+            "{}",
+            j.backend()
+        );
+        assert_eq!(ma.sender.as_deref(), Some("SENDER9"));
+        assert_eq!(ma.interchange_ref.as_deref(), Some("R9"));
+        assert_eq!(mb.partner, None);
+        assert_eq!(mb.sender.as_deref(), Some("SENDER8"));
+        // A chunk where one row sets them: that row changes, the other
+        // keeps its own values.
+        let mut ub = Update::new(b, State::Mapped, 0);
+        ub.partner = Some("resolved".into());
+        ub.sender = Some("OTHER".into());
+        ub.interchange_ref = Some("R8b".into());
+        j.apply(&[Update::new(a, State::Mapped, 0), ub])
+            .await
+            .unwrap();
+        let (ma, mb) = (j.get(a).await.unwrap(), j.get(b).await.unwrap());
+        assert_eq!(
+            ma.partner.as_deref(),
+            Some("from-source"),
+            "{}",
+            j.backend()
+        );
+        assert_eq!(ma.sender.as_deref(), Some("SENDER9"));
+        assert_eq!(ma.interchange_ref.as_deref(), Some("R9"));
+        assert_eq!(mb.partner.as_deref(), Some("resolved"));
+        assert_eq!(mb.sender.as_deref(), Some("OTHER"));
+        assert_eq!(mb.interchange_ref.as_deref(), Some("R8b"));
+        assert_eq!(mb.state, State::Mapped);
+    }
+}
