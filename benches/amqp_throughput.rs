@@ -190,20 +190,7 @@ routing_key = "{qout}"
         let daemon = Arc::new(Daemon::open(&cfg).await.expect("daemon"));
         let (tx, rx) = tokio::sync::watch::channel(false);
         // Output consumer: (order tag and number, arrival time) per message.
-        let out_ch = conn.create_channel().await.expect("channel");
-        out_ch
-            .basic_qos(1000, BasicQosOptions::default())
-            .await
-            .expect("qos");
-        let mut consumer = out_ch
-            .basic_consume(
-                qout.as_str().into(),
-                "bench".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .expect("consume");
+        let mut consumer = output_consumer(&conn, &qout, "bench").await;
         let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel();
         let counter = tokio::spawn(async move {
             while let Some(Ok(d)) = consumer.next().await {
@@ -327,6 +314,22 @@ routing_key = "{qout}"
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The bench's reader of the output queue: its own channel, prefetch 1000.
+async fn output_consumer(conn: &Connection, queue: &str, tag: &str) -> lapin::Consumer {
+    let ch = conn.create_channel().await.expect("channel");
+    ch.basic_qos(1000, BasicQosOptions::default())
+        .await
+        .expect("qos");
+    ch.basic_consume(
+        queue.into(),
+        tag.into(),
+        BasicConsumeOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .expect("consume")
+}
+
 /// The broker's own ceiling on this machine: the AMQP work of the daemon
 /// (consume with prefetch 256, a persistent mandatory publish of `bytes`
 /// bytes per message with publisher confirms, one `multiple` ack per batch
@@ -344,20 +347,7 @@ async fn relay(url: &str, qin: &str, qout: &str, n: usize, bytes: usize) {
     outc.confirm_select(ConfirmSelectOptions::default())
         .await
         .expect("confirms");
-    let readc = conn.create_channel().await.expect("channel");
-    readc
-        .basic_qos(1000, BasicQosOptions::default())
-        .await
-        .expect("qos");
-    let mut reader = readc
-        .basic_consume(
-            qout.into(),
-            "bench-relay-out".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("consume");
+    let mut reader = output_consumer(&conn, qout, "bench-relay-out").await;
     let counter = tokio::spawn(async move {
         let mut got = 0;
         while got < n {

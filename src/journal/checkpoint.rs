@@ -120,6 +120,35 @@ impl Checkpointer {
         ))
     }
 
+    /// Checks every [`CHECK_EVERY`] and copies the log back when due,
+    /// until `stop` turns true; then closes the second connection. A
+    /// failure is logged once (until a check succeeds again): the writer's
+    /// own checkpoints go on without this task.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(CHECK_EVERY) => {}
+                _ = stop.changed() => break,
+            }
+            match self.tick().await {
+                Ok(Some(frames)) => {
+                    failing = false;
+                    tracing::debug!(frames, "journal WAL checkpoint");
+                }
+                Ok(None) => failing = false,
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(
+                        "journal WAL checkpoint failed (the writer's own checkpoints go on): {e}"
+                    );
+                }
+                Err(_) => {}
+            }
+        }
+        self.close().await;
+    }
+
     /// Closes the second connection.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -35,7 +35,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row};
 
-pub use checkpoint::{Checkpointer, CHECK_EVERY as CHECKPOINT_CHECK_EVERY};
+pub use checkpoint::Checkpointer;
 pub use exports::{ExportRecord, ExportState};
 pub use sniff::{sniff_interchange, InterchangeId};
 pub use state::State;

@@ -468,7 +468,7 @@ impl Daemon {
     /// PostgreSQL, when `journal.sqlite_background_checkpoints` is false, or
     /// when the second connection cannot be opened (logged:
     /// the writer's own checkpoints then do all the work, as before).
-    async fn start_checkpointer(&self, mut stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+    async fn start_checkpointer(&self, stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
         let journal = &self.runtime().config.journal;
         if !journal.sqlite_background_checkpoints {
             return None;
@@ -481,28 +481,7 @@ impl Daemon {
                 return None;
             }
         };
-        Some(tokio::spawn(async move {
-            let mut failing = false;
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(crate::journal::CHECKPOINT_CHECK_EVERY) => {}
-                    _ = stop.changed() => break,
-                }
-                match c.tick().await {
-                    Ok(Some(frames)) => {
-                        failing = false;
-                        tracing::debug!(frames, "journal WAL checkpoint");
-                    }
-                    Ok(None) => failing = false,
-                    Err(e) if !failing => {
-                        failing = true;
-                        tracing::warn!("journal WAL checkpoint failed (the writer's own checkpoints go on): {e}");
-                    }
-                    Err(_) => {}
-                }
-            }
-            c.close().await;
-        }))
+        Some(tokio::spawn(c.run(stop)))
     }
 
     /// Leases the next batch of due messages (empty on error, logged).
