@@ -3,7 +3,8 @@
 //! (`COMPTOIR_BENCH_N`, default 20000). Prints orders/s end to end (all
 //! delivered) and the load average. `COMPTOIR_BENCH_JOURNAL` sets the
 //! journal URL (default a fresh SQLite file; a `postgres://…` URL runs on
-//! a fresh schema, dropped afterwards). Results: `benches/README.md`,
+//! a fresh schema, dropped afterwards; `COMPTOIR_BENCH_CHECKPOINT_PAGES`
+//! the SQLite journal's `sqlite_checkpoint_pages`). Results: `benches/README.md`,
 //! section "Daemon". Run with `cargo bench --bench daemon_throughput`.
 
 use std::fmt::Write as _;
@@ -112,6 +113,7 @@ fn main() {
 [journal]
 {journal}
 sqlite_background_checkpoints = {bg}
+sqlite_checkpoint_pages = {pages}
 [paths]
 mappings = "{root}/mappings"
 pricing = "{root}/config/pricing"
@@ -140,7 +142,11 @@ fsync = {fsync}
 "#,
             d = d.display(),
             fsync = std::env::var("COMPTOIR_BENCH_FSYNC").is_ok(),
-            bg = std::env::var("COMPTOIR_BENCH_BG_CHECKPOINTS").map_or(true, |v| v != "0")
+            bg = std::env::var("COMPTOIR_BENCH_BG_CHECKPOINTS").map_or(true, |v| v != "0"),
+            pages = std::env::var("COMPTOIR_BENCH_CHECKPOINT_PAGES")
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(10_000)
         ),
     )
     .expect("config");

@@ -81,11 +81,13 @@ pub struct JournalConfig {
     /// out of the file); when set it replaces `url` at load.
     #[serde(default)]
     pub url_env: Option<String>,
-    /// SQLite only: WAL pages between the writer's own checkpoints
-    /// (SQLite's `wal_autocheckpoint`); the daemon's background checkpoints
-    /// (`journal::Checkpointer`) start at a quarter of it. Longer means
-    /// more throughput and a larger log (benches/README.md, "Daemon",
-    /// rounds 4 and 5).
+    /// SQLite only: the write-ahead log's length, in pages, at which it is
+    /// copied back and started again. With background checkpoints the
+    /// daemon's `journal::Checkpointer` copies from a quarter of it and
+    /// restarts the log at it, and the writer's own checkpoint (SQLite's
+    /// `wal_autocheckpoint`) waits for twice as much; without, the writer
+    /// checkpoints at it. Longer means more throughput and a larger log
+    /// (benches/README.md, "Daemon", rounds 4 to 6).
     #[serde(default = "default_sqlite_checkpoint_pages")]
     pub sqlite_checkpoint_pages: u32,
     /// SQLite only: copy the log back on a second connection in the

@@ -2,24 +2,32 @@
 //!
 //! The journal's one SQLite connection writes everything (intake, claims,
 //! outcomes) into the write-ahead log. SQLite's automatic checkpoint, which
-//! copies the logged pages back into the database file and syncs it, runs
-//! on that connection right after the commit that fills the log: every
-//! writer then waits for it (100–400 ms on this machine for a 40 MiB log),
-//! a stall that showed in the daemon's throughput and in its p99 latency.
+//! copies the logged pages back into the database file, syncs it and lets
+//! the log start again from its beginning, runs on that connection right
+//! after the commit that fills the log: every writer then waits for it
+//! (100–400 ms on this machine for a 40 MiB log), a stall that showed in
+//! the daemon's throughput and in its p99 latency.
 //!
-//! The [`Checkpointer`] does the copying on a second connection, off the
-//! writer's path: every `CHECK_EVERY` it reads how far the log goes and how
-//! much of it is already copied back (the `mxFrame` and `nBackfill` counters
-//! of the WAL index header, the `-shm` file, whose layout is part of
-//! SQLite's documented file format), and when more than a quarter of
-//! `journal.sqlite_checkpoint_pages` waits it runs
-//! `PRAGMA wal_checkpoint(PASSIVE)`, which never blocks the writer. The
-//! writer's own automatic checkpoint stays, at `sqlite_checkpoint_pages`:
-//! it is what restarts the log from its beginning, and with the pages
-//! already copied it has little left to do. If this task falls behind or
-//! stops, the journal behaves as it did without it.
+//! The [`Checkpointer`] does that work on a second connection, off the
+//! writer's path. Every `CHECK_EVERY` it reads how far the log goes and how
+//! much of it is already copied back (the `mxFrame` and `nBackfill`
+//! counters of the WAL index header, the `-shm` file, whose layout is part
+//! of SQLite's documented file format), and:
+//! - when more than a quarter of `journal.sqlite_checkpoint_pages` waits,
+//!   it runs `PRAGMA wal_checkpoint(PASSIVE)`, which copies without ever
+//!   blocking the writer;
+//! - when the log has reached `sqlite_checkpoint_pages`, it then runs
+//!   `PRAGMA wal_checkpoint(RESTART)`: with the pages already copied, it
+//!   holds the writer back only for what the last commits added and two
+//!   short syncs, and the writer's next transaction starts the log again.
+//!
+//! The writer's own automatic checkpoint stays as a safety net, at twice
+//! the interval (see `Journal::open_config`): if this task falls behind or
+//! stops, the journal behaves as it did without it, with a longer log.
 
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -34,9 +42,29 @@ pub const CHECK_EVERY: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub struct Checkpointer {
     pool: SqlitePool,
+    /// A descriptor of the database file, to sync it, never closed: SQLite
+    /// locks the file with POSIX advisory locks, which belong to the
+    /// process and are all released when *any* descriptor of the file is
+    /// closed (<https://www.sqlite.org/howtocorrupt.html>, 2.2). One
+    /// descriptor per daemon run stays open until the process exits.
+    db: ManuallyDrop<Arc<std::fs::File>>,
+    /// The log (`-wal`, which SQLite does not lock) and the WAL index.
+    wal: PathBuf,
     shm: PathBuf,
     /// Pages waiting to be copied back that start a checkpoint.
     trigger: u32,
+    /// Log length (frames) at which the log is restarted.
+    limit: u32,
+}
+
+/// What one [`Checkpointer::tick`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Frames copied back into the database.
+    pub copied: u32,
+    /// Whether the log was checkpointed to its end so that the writer's
+    /// next transaction starts it again (`RESTART` not kept busy).
+    pub restarted: bool,
 }
 
 /// The WAL index header counters this module reads.
@@ -73,6 +101,15 @@ fn read_wal_state(shm: &Path) -> Option<WalState> {
     })
 }
 
+/// Writes a file's cached changes out to the disk (`fdatasync`) on a
+/// blocking thread: any descriptor of a file syncs it.
+async fn sync(file: Arc<std::fs::File>) -> Result<(), JournalError> {
+    tokio::task::spawn_blocking(move || file.sync_data())
+        .await
+        .map_err(|e| JournalError::Io(std::io::Error::other(e)))??;
+    Ok(())
+}
+
 impl Checkpointer {
     /// Opens the second connection to the journal file `db` (None for an
     /// in-memory journal, which has no log file).
@@ -92,32 +129,73 @@ impl Checkpointer {
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        let mut shm = db.as_os_str().to_owned();
-        shm.push("-shm");
+        let with_suffix = |suffix: &str| {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        };
         Ok(Some(Checkpointer {
             pool,
-            shm: PathBuf::from(shm),
+            db: ManuallyDrop::new(Arc::new(std::fs::File::open(db)?)),
+            wal: with_suffix("-wal"),
+            shm: with_suffix("-shm"),
             trigger: (checkpoint_pages / 4).max(1),
+            limit: checkpoint_pages.max(1),
         }))
     }
 
-    /// Copies the log back when enough of it waits; returns the frames
-    /// copied, or None when it was not needed.
-    pub async fn tick(&self) -> Result<Option<u32>, JournalError> {
+    /// Copies the log back when enough of it waits, and restarts it when
+    /// it has reached its length limit; None when nothing was due.
+    pub async fn tick(&self) -> Result<Option<Checkpoint>, JournalError> {
         let Some(wal) = read_wal_state(&self.shm) else {
             return Ok(None);
         };
-        if wal.frames.saturating_sub(wal.backfilled) < self.trigger {
+        let waiting = wal.frames.saturating_sub(wal.backfilled);
+        let full = wal.frames >= self.limit;
+        // With everything copied back, the writer's next transaction
+        // starts the log again by itself.
+        if waiting == 0 || (waiting < self.trigger && !full) {
             return Ok(None);
         }
-        let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(Some(
-            u32::try_from(row.2)
-                .unwrap_or(0)
-                .saturating_sub(wal.backfilled),
-        ))
+        let mut done = Checkpoint {
+            copied: 0,
+            restarted: false,
+        };
+        let mut backfilled = wal.backfilled;
+        // Before a restart, which holds the writer back while it copies and
+        // syncs what is left, two passive rounds leave it only what the
+        // last few commits added.
+        let rounds = if full { 2 } else { 1 };
+        for _ in 0..rounds {
+            // (busy, frames in the log, frames copied back in all)
+            let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&self.pool)
+                .await?;
+            let now = u32::try_from(row.2).unwrap_or(0);
+            done.copied += now.saturating_sub(backfilled);
+            backfilled = backfilled.max(now);
+            // A passive checkpoint that does not reach the end of the log
+            // (the writer keeps adding to it) leaves the database file
+            // unsynced: the sync then falls on the checkpoint that does,
+            // the restart below or the writer's own, while it holds the
+            // writer back. Syncing here, holding no lock, leaves that one
+            // little to write.
+            sync(Arc::clone(&self.db)).await?;
+        }
+        if full {
+            // Likewise for the log: what it holds is written out before
+            // the restart syncs it again.
+            sync(Arc::new(std::fs::File::open(&self.wal)?)).await?;
+            // Waits (busy handler) for the writer's transaction in progress,
+            // then holds the next one back while it copies the rest.
+            let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
+                .fetch_one(&self.pool)
+                .await?;
+            let now = u32::try_from(row.2).unwrap_or(0);
+            done.copied += now.saturating_sub(backfilled);
+            done.restarted = row.0 == 0;
+        }
+        Ok(Some(done))
     }
 
     /// Checks every [`CHECK_EVERY`] and copies the log back when due,
@@ -132,9 +210,13 @@ impl Checkpointer {
                 _ = stop.changed() => break,
             }
             match self.tick().await {
-                Ok(Some(frames)) => {
+                Ok(Some(c)) => {
                     failing = false;
-                    tracing::debug!(frames, "journal WAL checkpoint");
+                    tracing::debug!(
+                        frames = c.copied,
+                        restarted = c.restarted,
+                        "journal WAL checkpoint"
+                    );
                 }
                 Ok(None) => failing = false,
                 Err(e) if !failing => {
@@ -181,30 +263,55 @@ mod tests {
             .execute(&writer)
             .await
             .unwrap();
-        for _ in 0..50 {
-            sqlx::query("INSERT INTO t VALUES (zeroblob(8000))")
-                .execute(&writer)
-                .await
-                .unwrap();
-        }
-        let before = read_wal_state(&db.with_file_name("j.db-shm")).expect("WAL index");
+        let insert = |n: usize| {
+            let writer = writer.clone();
+            async move {
+                for _ in 0..n {
+                    sqlx::query("INSERT INTO t VALUES (zeroblob(8000))")
+                        .execute(&writer)
+                        .await
+                        .unwrap();
+                }
+            }
+        };
+        insert(50).await;
+        let shm = db.with_file_name("j.db-shm");
+        let before = read_wal_state(&shm).expect("WAL index");
         assert!(before.frames >= 100, "{before:?}");
         assert_eq!(before.backfilled, 0);
-        // 4 × 16 = 64 pages: a checkpoint is due at 16 waiting pages.
-        let c = Checkpointer::open(&db, 64).await.unwrap().unwrap();
-        let copied = c.tick().await.unwrap().expect("checkpoint ran");
-        assert_eq!(copied, before.frames);
-        let after = read_wal_state(&db.with_file_name("j.db-shm")).unwrap();
+        // A limit of twice the log: half of it waiting starts a copy, and
+        // the log is not at its limit yet.
+        let c = Checkpointer::open(&db, before.frames * 2)
+            .await
+            .unwrap()
+            .unwrap();
+        let done = c.tick().await.unwrap().expect("checkpoint ran");
+        assert_eq!(
+            done,
+            Checkpoint {
+                copied: before.frames,
+                restarted: false
+            }
+        );
+        let after = read_wal_state(&shm).unwrap();
         assert_eq!(after.backfilled, after.frames);
         // Nothing waits now: no checkpoint.
         assert_eq!(c.tick().await.unwrap(), None);
-        // The writer goes on; its next transaction restarts the log.
-        sqlx::query("INSERT INTO t VALUES (1)")
-            .execute(&writer)
-            .await
-            .unwrap();
-        let restarted = read_wal_state(&db.with_file_name("j.db-shm")).unwrap();
-        assert!(restarted.frames < before.frames, "{restarted:?}");
+        c.close().await;
+        // The writer goes on; its next transaction starts the log again.
+        insert(50).await;
+        let grown = read_wal_state(&shm).unwrap();
+        assert!(grown.frames < before.frames + 10, "{grown:?}");
+        assert!(grown.frames >= 64 && grown.backfilled == 0, "{grown:?}");
+        // At its limit (64 pages), the log is copied back to its end and
+        // restarted, even with less than a quarter waiting after a copy.
+        let c = Checkpointer::open(&db, 64).await.unwrap().unwrap();
+        let done = c.tick().await.unwrap().expect("checkpoint ran");
+        assert_eq!(done.copied, grown.frames);
+        assert!(done.restarted, "{done:?}");
+        insert(1).await;
+        let restarted = read_wal_state(&shm).unwrap();
+        assert!(restarted.frames < 10, "{restarted:?}");
         c.close().await;
         writer.close().await;
         let _ = std::fs::remove_dir_all(&dir);

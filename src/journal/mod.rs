@@ -443,15 +443,17 @@ impl Journal {
         .await
     }
 
-    /// The journal of a `[journal]` configuration section.
+    /// The journal of a `[journal]` configuration section. With background
+    /// checkpoints (the default), the [`Checkpointer`] restarts the log at
+    /// `sqlite_checkpoint_pages` and the writer's own checkpoint, at twice
+    /// that, is only a safety net for when it falls behind.
     pub async fn open_config(c: &crate::config::JournalConfig) -> Result<Journal, JournalError> {
-        Journal::open_with(
-            &c.url,
-            c.max_connections,
-            c.schema.as_deref(),
-            c.sqlite_checkpoint_pages,
-        )
-        .await
+        let writer_pages = if c.sqlite_background_checkpoints {
+            c.sqlite_checkpoint_pages.saturating_mul(2)
+        } else {
+            c.sqlite_checkpoint_pages
+        };
+        Journal::open_with(&c.url, c.max_connections, c.schema.as_deref(), writer_pages).await
     }
 
     async fn open_with(
@@ -484,10 +486,10 @@ impl Journal {
                 // +30 % throughput. That checkpoint runs on this one
                 // connection and stalls its commits; the daemon's background
                 // `Checkpointer` (second connection) copies the log back
-                // once a quarter of it waits, so the writer's own
-                // checkpoint has little left to do (benches/README.md,
-                // "Daemon", round 5). `journal.sqlite_checkpoint_pages`
-                // chooses the interval.
+                // and restarts it instead, so the writer's own checkpoint
+                // (at twice the interval then) is only a safety net
+                // (benches/README.md, "Daemon", rounds 5 and 6).
+                // `journal.sqlite_checkpoint_pages` chooses the interval.
                 .pragma("cache_size", "-65536")
                 .pragma(
                     "wal_autocheckpoint",
@@ -754,6 +756,60 @@ impl Journal {
                 .bind(owner)
                 .bind(now + lease_ms)
                 .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await?;
+            for r in &rows {
+                out.push(decode_message!(r, true, false));
+            }
+        });
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    /// Returns up to `limit` due, non-final messages (with raw bytes),
+    /// oldest first, **without leasing them**, leaving out `in_flight`
+    /// (claimed earlier, their outcome not committed yet). For the only
+    /// daemon on a journal (`Daemon::exclusive`: a SQLite file, whose
+    /// leases that daemon clears at start-up anyway), where the claim's
+    /// lease `UPDATE` only rewrote every claimed row (raw bytes included)
+    /// into the log for nothing. Messages leased by someone else (a replay
+    /// from the command line) are left alone, as by [`Journal::claim`].
+    pub async fn claim_unleased(
+        &self,
+        limit: u32,
+        in_flight: &[i64],
+    ) -> Result<Vec<Message>, JournalError> {
+        let now = now_ms();
+        // The ids as one JSON array (`json_each` on SQLite, a `jsonb`
+        // array on PostgreSQL): one parameter however many are in flight.
+        let ids = format!(
+            "[{}]",
+            in_flight
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let not_in_flight = match self {
+            Journal::Sqlite(_) => "id NOT IN (SELECT value FROM json_each($2))",
+            Journal::Postgres(_) => {
+                "id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"
+            }
+        };
+        let sql = format!(
+            "SELECT {CLAIM_COLUMNS} FROM messages \
+             WHERE state IN ('received', 'parsed', 'mapped', 'priced', 'failed') \
+             AND next_attempt_at <= $1 \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $1) \
+             AND {not_in_flight} \
+             ORDER BY next_attempt_at, id LIMIT $3"
+        );
+        let mut out = Vec::new();
+        with_pool!(self, p => {
+            let rows = sqlx::query(&sql)
+                .bind(now)
+                .bind(&ids)
                 .bind(i64::from(limit))
                 .fetch_all(p)
                 .await?;

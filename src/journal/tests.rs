@@ -87,6 +87,44 @@ async fn receive_records_raw_bytes_and_detects_duplicates() {
 }
 
 #[tokio::test]
+async fn claim_unleased_leaves_out_in_flight_and_leased_messages() {
+    for j in journals().await {
+        let r = j
+            .receive(vec![
+                incoming("a"),
+                incoming("b"),
+                incoming("c"),
+                incoming("d"),
+            ])
+            .await
+            .unwrap();
+        let ids = |ms: &[Message]| ms.iter().map(|m| m.id).collect::<Vec<_>>();
+        let first = j.claim_unleased(2, &[]).await.unwrap();
+        assert_eq!(ids(&first), [r[0].id, r[1].id]);
+        assert_eq!(first[0].raw, b"a");
+        // Nothing was leased: the same batch again, unless named in flight.
+        assert_eq!(ids(&j.claim_unleased(2, &[]).await.unwrap()), ids(&first));
+        let second = j.claim_unleased(10, &ids(&first)).await.unwrap();
+        assert_eq!(ids(&second), [r[2].id, r[3].id]);
+        // A message leased by someone else (a replay) is left alone.
+        assert_eq!(j.claim("replayer", 1, 60_000).await.unwrap()[0].id, r[0].id);
+        assert_eq!(
+            ids(&j.claim_unleased(10, &[r[3].id]).await.unwrap()),
+            [r[1].id, r[2].id]
+        );
+        // Committed outcomes are no longer due.
+        j.apply(&[
+            Update::new(r[1].id, State::Delivered, 1),
+            Update::new(r[2].id, State::Rejected, 1),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(ids(&j.claim_unleased(10, &[]).await.unwrap()), [r[3].id]);
+        j.close().await;
+    }
+}
+
+#[tokio::test]
 async fn claim_lease_apply_and_resume() {
     for j in journals().await {
         let r = j

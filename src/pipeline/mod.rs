@@ -83,23 +83,41 @@ struct Committed {
     next: Vec<Message>,
 }
 
-/// Leases the next batch of due messages for `owner` (empty on error,
-/// logged).
-async fn claim_batch(
-    journal: &Journal,
-    owner: &str,
+/// How a daemon takes its batches from the journal.
+#[derive(Clone)]
+struct Claimer {
+    journal: Journal,
+    owner: String,
     batch_size: u32,
     lease_secs: u64,
-) -> Vec<Message> {
-    match journal
-        .claim(owner, batch_size, (lease_secs * 1000) as i64)
-        .await
-    {
-        Ok(b) => b,
-        Err(e) => {
+    /// The only daemon on its journal ([`Daemon::exclusive`]): batches are
+    /// taken without leases ([`Journal::claim_unleased`]), the messages in
+    /// flight being left out by id.
+    exclusive: bool,
+}
+
+impl Claimer {
+    /// The next batch of due messages, `in_flight` (claimed, outcome not
+    /// committed yet) left out; leased to `owner` unless exclusive. Empty
+    /// on error (logged).
+    async fn next(&self, in_flight: &[i64]) -> Vec<Message> {
+        let claimed = if self.exclusive {
+            self.journal
+                .claim_unleased(self.batch_size, in_flight)
+                .await
+        } else {
+            self.journal
+                .claim(
+                    &self.owner,
+                    self.batch_size,
+                    (self.lease_secs * 1000) as i64,
+                )
+                .await
+        };
+        claimed.unwrap_or_else(|e| {
             tracing::error!("journal claim failed: {e}");
             Vec::new()
-        }
+        })
     }
 }
 
@@ -399,7 +417,8 @@ impl Daemon {
                     batch = self.settle_commit(c, &mut stats).await;
                     continue;
                 }
-                batch = self.claim(&rt).await;
+                // Nothing is in flight here: no batch, no commit.
+                batch = self.claimer(&rt).next(&[]).await;
                 if batch.is_empty() {
                     if once && sources.iter().all(|h| h.is_finished()) {
                         break;
@@ -425,20 +444,28 @@ impl Daemon {
             }
             let stopping = *shutdown.borrow();
             if batch.is_empty() && !stopping {
-                batch = self.claim(&rt).await;
+                // This batch's outcomes are not committed yet.
+                let in_flight: Vec<i64> = updates.iter().map(|u| u.id).collect();
+                batch = self.claimer(&rt).next(&in_flight).await;
             }
             // While this batch is committed, then the batch after next
             // claimed, the next batch is processed: the workers do not
             // wait for the claim.
-            let claim_next = !batch.is_empty() && !stopping;
-            committing = Some(self.spawn_commit(&rt, updates, received, claim_next));
+            let claim_next = (!batch.is_empty() && !stopping).then(|| {
+                // That claim comes after this commit, while the next batch
+                // is in flight.
+                let in_flight: Vec<i64> = batch.iter().map(|m| m.id).collect();
+                (self.claimer(&rt), in_flight)
+            });
+            committing = Some(self.spawn_commit(updates, received, claim_next));
         }
         if let Some(c) = committing.take() {
             let next = self.settle_commit(c, &mut stats).await;
             batch.extend(next);
         }
-        // Claimed but not processed (stopping): give the leases back.
-        if !batch.is_empty() {
+        // Claimed but not processed (stopping): give the leases back (an
+        // exclusive daemon took none).
+        if !batch.is_empty() && !self.exclusive() {
             let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
             if let Err(e) = self.journal.release_leases(&ids).await {
                 tracing::warn!("cannot release {} lease(s), they expire: {e}", ids.len());
@@ -484,32 +511,35 @@ impl Daemon {
         Some(tokio::spawn(c.run(stop)))
     }
 
-    /// Leases the next batch of due messages (empty on error, logged).
-    async fn claim(&self, rt: &Runtime) -> Vec<Message> {
+    /// How batches are taken from the journal under the current config.
+    fn claimer(&self, rt: &Runtime) -> Claimer {
         let d = &rt.config.daemon;
-        claim_batch(&self.journal, &self.owner, d.batch_size, d.lease_secs).await
+        Claimer {
+            journal: self.journal.clone(),
+            owner: self.owner.clone(),
+            batch_size: d.batch_size,
+            lease_secs: d.lease_secs,
+            exclusive: self.exclusive(),
+        }
     }
 
     /// Starts the commit of a processed batch's outcomes, followed with
-    /// `claim_next` by the claim of the next batch.
+    /// `claim_next` by the claim of the next batch (leaving out the
+    /// messages it names, in flight meanwhile).
     fn spawn_commit(
         &self,
-        rt: &Runtime,
         updates: Vec<Update>,
         received: std::collections::HashMap<i64, i64>,
-        claim_next: bool,
+        claim_next: Option<(Claimer, Vec<i64>)>,
     ) -> Commit {
         let journal = self.journal.clone();
-        let owner = self.owner.clone();
-        let (batch_size, lease_secs) = (rt.config.daemon.batch_size, rt.config.daemon.lease_secs);
         let task = tokio::spawn(async move {
             let start = std::time::Instant::now();
             let result = journal.apply(&updates).await;
             let took = start.elapsed();
-            let next = if claim_next && result.is_ok() {
-                claim_batch(&journal, &owner, batch_size, lease_secs).await
-            } else {
-                Vec::new()
+            let next = match claim_next {
+                Some((claimer, in_flight)) if result.is_ok() => claimer.next(&in_flight).await,
+                _ => Vec::new(),
             };
             Committed {
                 result,
