@@ -81,18 +81,19 @@ pub struct JournalConfig {
     /// out of the file); when set it replaces `url` at load.
     #[serde(default)]
     pub url_env: Option<String>,
-    /// SQLite only: the write-ahead log's length, in pages, at which it is
-    /// copied back and started again. With background checkpoints the
-    /// daemon's `journal::Checkpointer` copies from a quarter of it and
-    /// restarts the log at it, and the writer's own checkpoint (SQLite's
-    /// `wal_autocheckpoint`) waits for twice as much; without, the writer
-    /// checkpoints at it. Longer means more throughput and a larger log
+    /// SQLite only: WAL pages between the writer's own checkpoints
+    /// (SQLite's `wal_autocheckpoint`), which copy the log back into the
+    /// database file and start it again. The daemon's background
+    /// checkpoints (`journal::Checkpointer`) copy from a quarter of it and
+    /// sync the file, so that the writer's checkpoint has little left to
+    /// do. Longer means more throughput and a larger log
     /// (benches/README.md, "Daemon", rounds 4 to 6).
     #[serde(default = "default_sqlite_checkpoint_pages")]
     pub sqlite_checkpoint_pages: u32,
-    /// SQLite only: copy the log back on a second connection in the
-    /// background (default), so that the writer's own checkpoints find
-    /// little to do; false leaves every checkpoint to the writer.
+    /// SQLite only: copy the log back (and sync the database file) on a
+    /// second connection in the background (default), so that the
+    /// writer's own checkpoints find little to do; false leaves every
+    /// checkpoint to the writer.
     #[serde(default = "default_true")]
     pub sqlite_background_checkpoints: bool,
 }

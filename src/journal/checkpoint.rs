@@ -4,26 +4,30 @@
 //! outcomes) into the write-ahead log. SQLite's automatic checkpoint, which
 //! copies the logged pages back into the database file, syncs it and lets
 //! the log start again from its beginning, runs on that connection right
-//! after the commit that fills the log: every writer then waits for it
-//! (100–400 ms on this machine for a 40 MiB log), a stall that showed in
-//! the daemon's throughput and in its p99 latency.
+//! after the commit that fills the log (`journal.sqlite_checkpoint_pages`):
+//! every writer waits for it.
 //!
-//! The [`Checkpointer`] does that work on a second connection, off the
-//! writer's path. Every `CHECK_EVERY` it reads how far the log goes and how
-//! much of it is already copied back (the `mxFrame` and `nBackfill`
-//! counters of the WAL index header, the `-shm` file, whose layout is part
-//! of SQLite's documented file format), and:
-//! - when more than a quarter of `journal.sqlite_checkpoint_pages` waits,
-//!   it runs `PRAGMA wal_checkpoint(PASSIVE)`, which copies without ever
-//!   blocking the writer;
-//! - when the log has reached `sqlite_checkpoint_pages`, it then runs
-//!   `PRAGMA wal_checkpoint(RESTART)`: with the pages already copied, it
-//!   holds the writer back only for what the last commits added and two
-//!   short syncs, and the writer's next transaction starts the log again.
+//! The [`Checkpointer`] leaves the writer's checkpoint little to do. Every
+//! `CHECK_EVERY` it reads how far the log goes and how much of it is
+//! already copied back (the `mxFrame` and `nBackfill` counters of the WAL
+//! index header, the `-shm` file, whose layout is part of SQLite's
+//! documented file format); on a second connection, it then
+//! - runs `PRAGMA wal_checkpoint(PASSIVE)`, which copies without ever
+//!   blocking the writer, once a quarter of the interval waits, **and
+//!   syncs the database file itself**: a passive checkpoint that does not
+//!   reach the end of the log (the writer keeps adding to it) leaves the
+//!   file unsynced, and the sync of everything it copied then fell on the
+//!   writer's checkpoint, holding every commit back for it (55–70 ms on
+//!   this machine, several times a minute under load);
+//! - when the log is within an eighth of the interval of its end, copies
+//!   what waits at every check and syncs the log as well, so that the
+//!   writer's checkpoint only copies and syncs the last commits.
 //!
-//! The writer's own automatic checkpoint stays as a safety net, at twice
-//! the interval (see `Journal::open_config`): if this task falls behind or
-//! stops, the journal behaves as it did without it, with a longer log.
+//! If this task falls behind or stops, the journal behaves as it does
+//! without it. (A `RESTART` checkpoint from this connection was tried: it
+//! holds the writer lock while it syncs, and the writer, sleeping in
+//! SQLite's busy handler in growing steps, overshot by up to 0.9 s under
+//! disk contention; benches/README.md, "Daemon", round 6.)
 
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
@@ -53,18 +57,8 @@ pub struct Checkpointer {
     shm: PathBuf,
     /// Pages waiting to be copied back that start a checkpoint.
     trigger: u32,
-    /// Log length (frames) at which the log is restarted.
+    /// Log length (frames) at which the writer checkpoints.
     limit: u32,
-}
-
-/// What one [`Checkpointer::tick`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Frames copied back into the database.
-    pub copied: u32,
-    /// Whether the log was checkpointed to its end so that the writer's
-    /// next transaction starts it again (`RESTART` not kept busy).
-    pub restarted: bool,
 }
 
 /// The WAL index header counters this module reads.
@@ -144,58 +138,30 @@ impl Checkpointer {
         }))
     }
 
-    /// Copies the log back when enough of it waits, and restarts it when
-    /// it has reached its length limit; None when nothing was due.
-    pub async fn tick(&self) -> Result<Option<Checkpoint>, JournalError> {
+    /// Copies the log back, and syncs the database file, when enough of
+    /// it waits or when the log nears the writer's checkpoint (then syncs
+    /// the log too); returns the frames copied, None when nothing was due.
+    pub async fn tick(&self) -> Result<Option<u32>, JournalError> {
         let Some(wal) = read_wal_state(&self.shm) else {
             return Ok(None);
         };
         let waiting = wal.frames.saturating_sub(wal.backfilled);
-        let full = wal.frames >= self.limit;
-        // With everything copied back, the writer's next transaction
-        // starts the log again by itself.
-        if waiting == 0 || (waiting < self.trigger && !full) {
+        let near = wal.frames.saturating_add(self.trigger / 2) >= self.limit;
+        if waiting == 0 || (waiting < self.trigger && !near) {
             return Ok(None);
         }
-        let mut done = Checkpoint {
-            copied: 0,
-            restarted: false,
-        };
-        let mut backfilled = wal.backfilled;
-        // Before a restart, which holds the writer back while it copies and
-        // syncs what is left, two passive rounds leave it only what the
-        // last few commits added.
-        let rounds = if full { 2 } else { 1 };
-        for _ in 0..rounds {
-            // (busy, frames in the log, frames copied back in all)
-            let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(&self.pool)
-                .await?;
-            let now = u32::try_from(row.2).unwrap_or(0);
-            done.copied += now.saturating_sub(backfilled);
-            backfilled = backfilled.max(now);
-            // A passive checkpoint that does not reach the end of the log
-            // (the writer keeps adding to it) leaves the database file
-            // unsynced: the sync then falls on the checkpoint that does,
-            // the restart below or the writer's own, while it holds the
-            // writer back. Syncing here, holding no lock, leaves that one
-            // little to write.
-            sync(Arc::clone(&self.db)).await?;
-        }
-        if full {
-            // Likewise for the log: what it holds is written out before
-            // the restart syncs it again.
+        // (busy, frames in the log, frames copied back in all)
+        let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&self.pool)
+            .await?;
+        let copied = u32::try_from(row.2)
+            .unwrap_or(0)
+            .saturating_sub(wal.backfilled);
+        sync(Arc::clone(&self.db)).await?;
+        if near {
             sync(Arc::new(std::fs::File::open(&self.wal)?)).await?;
-            // Waits (busy handler) for the writer's transaction in progress,
-            // then holds the next one back while it copies the rest.
-            let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
-                .fetch_one(&self.pool)
-                .await?;
-            let now = u32::try_from(row.2).unwrap_or(0);
-            done.copied += now.saturating_sub(backfilled);
-            done.restarted = row.0 == 0;
         }
-        Ok(Some(done))
+        Ok(Some(copied))
     }
 
     /// Checks every [`CHECK_EVERY`] and copies the log back when due,
@@ -210,13 +176,9 @@ impl Checkpointer {
                 _ = stop.changed() => break,
             }
             match self.tick().await {
-                Ok(Some(c)) => {
+                Ok(Some(frames)) => {
                     failing = false;
-                    tracing::debug!(
-                        frames = c.copied,
-                        restarted = c.restarted,
-                        "journal WAL checkpoint"
-                    );
+                    tracing::debug!(frames, "journal WAL checkpoint");
                 }
                 Ok(None) => failing = false,
                 Err(e) if !failing => {
@@ -279,20 +241,13 @@ mod tests {
         let before = read_wal_state(&shm).expect("WAL index");
         assert!(before.frames >= 100, "{before:?}");
         assert_eq!(before.backfilled, 0);
-        // A limit of twice the log: half of it waiting starts a copy, and
-        // the log is not at its limit yet.
+        // An interval of twice the log: half of it waiting starts a copy,
+        // and the log is far from the writer's checkpoint.
         let c = Checkpointer::open(&db, before.frames * 2)
             .await
             .unwrap()
             .unwrap();
-        let done = c.tick().await.unwrap().expect("checkpoint ran");
-        assert_eq!(
-            done,
-            Checkpoint {
-                copied: before.frames,
-                restarted: false
-            }
-        );
+        assert_eq!(c.tick().await.unwrap(), Some(before.frames));
         let after = read_wal_state(&shm).unwrap();
         assert_eq!(after.backfilled, after.frames);
         // Nothing waits now: no checkpoint.
@@ -303,12 +258,12 @@ mod tests {
         let grown = read_wal_state(&shm).unwrap();
         assert!(grown.frames < before.frames + 10, "{grown:?}");
         assert!(grown.frames >= 64 && grown.backfilled == 0, "{grown:?}");
-        // At its limit (64 pages), the log is copied back to its end and
-        // restarted, even with less than a quarter waiting after a copy.
-        let c = Checkpointer::open(&db, 64).await.unwrap().unwrap();
-        let done = c.tick().await.unwrap().expect("checkpoint ran");
-        assert_eq!(done.copied, grown.frames);
-        assert!(done.restarted, "{done:?}");
+        // Near the writer's checkpoint: copied, database and log synced.
+        let c = Checkpointer::open(&db, grown.frames + 4)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.tick().await.unwrap(), Some(grown.frames));
         insert(1).await;
         let restarted = read_wal_state(&shm).unwrap();
         assert!(restarted.frames < 10, "{restarted:?}");

@@ -443,17 +443,15 @@ impl Journal {
         .await
     }
 
-    /// The journal of a `[journal]` configuration section. With background
-    /// checkpoints (the default), the [`Checkpointer`] restarts the log at
-    /// `sqlite_checkpoint_pages` and the writer's own checkpoint, at twice
-    /// that, is only a safety net for when it falls behind.
+    /// The journal of a `[journal]` configuration section.
     pub async fn open_config(c: &crate::config::JournalConfig) -> Result<Journal, JournalError> {
-        let writer_pages = if c.sqlite_background_checkpoints {
-            c.sqlite_checkpoint_pages.saturating_mul(2)
-        } else {
-            c.sqlite_checkpoint_pages
-        };
-        Journal::open_with(&c.url, c.max_connections, c.schema.as_deref(), writer_pages).await
+        Journal::open_with(
+            &c.url,
+            c.max_connections,
+            c.schema.as_deref(),
+            c.sqlite_checkpoint_pages,
+        )
+        .await
     }
 
     async fn open_with(
@@ -485,9 +483,9 @@ impl Journal {
                 // times: measured in benches/README.md ("Daemon", round 4):
                 // +30 % throughput. That checkpoint runs on this one
                 // connection and stalls its commits; the daemon's background
-                // `Checkpointer` (second connection) copies the log back
-                // and restarts it instead, so the writer's own checkpoint
-                // (at twice the interval then) is only a safety net
+                // `Checkpointer` (second connection) copies the log back and
+                // syncs the database file beforehand, so the writer's own
+                // checkpoint has little left to copy and sync
                 // (benches/README.md, "Daemon", rounds 5 and 6).
                 // `journal.sqlite_checkpoint_pages` chooses the interval.
                 .pragma("cache_size", "-65536")
