@@ -334,6 +334,29 @@ const FULL_COLUMNS: &str = "id, received_at, source, source_ref, partner, format
 
 /// What a claim returns: the raw bytes, not the documents (processing
 /// starts again from the raw bytes).
+/// Messages a claim may take: not final, due (`$3`: now), not leased or
+/// with an expired lease. The same condition as the partial index
+/// `messages_pending` (migration 0001), which serves it.
+const DUE: &str = "state IN ('received', 'parsed', 'mapped', 'priced', 'failed') \
+                   AND next_attempt_at <= $3 \
+                   AND (lease_expires_at IS NULL OR lease_expires_at < $3)";
+
+/// Runs a claim statement with its parameters, in order, and returns the
+/// messages it gives (with raw bytes, without documents) by id.
+macro_rules! claimed {
+    ($journal:expr, $sql:expr $(, $bind:expr)*) => {{
+        let mut out: Vec<Message> = Vec::new();
+        with_pool!($journal, p => {
+            let rows = sqlx::query($sql)$(.bind($bind))*.fetch_all(p).await?;
+            for r in &rows {
+                out.push(decode_message!(r, true, false));
+            }
+        });
+        out.sort_by_key(|m| m.id);
+        out
+    }};
+}
+
 /// Makes SQLite walk the partial index of due messages in order, reading
 /// one batch and no more. Left to itself (no `ANALYZE` statistics), its
 /// planner took the `state` index instead, read every pending row and
@@ -742,37 +765,27 @@ impl Journal {
         lease_ms: i64,
     ) -> Result<Vec<Message>, JournalError> {
         let now = now_ms();
-        let pending = "state IN ('received', 'parsed', 'mapped', 'priced', 'failed') \
-                       AND next_attempt_at <= $3 \
-                       AND (lease_expires_at IS NULL OR lease_expires_at < $3)";
         let sql = match self {
             Journal::Sqlite(_) => format!(
                 "UPDATE messages SET lease_owner = $1, lease_expires_at = $2 WHERE id IN \
-                 (SELECT id FROM messages {SQLITE_PENDING_INDEX} WHERE {pending} \
+                 (SELECT id FROM messages {SQLITE_PENDING_INDEX} WHERE {DUE} \
                  ORDER BY next_attempt_at, id LIMIT $4) \
                  RETURNING {CLAIM_COLUMNS}"
             ),
             Journal::Postgres(_) => format!(
                 "UPDATE messages SET lease_owner = $1, lease_expires_at = $2 WHERE id IN \
-                 (SELECT id FROM messages WHERE {pending} ORDER BY next_attempt_at, id LIMIT $4 \
+                 (SELECT id FROM messages WHERE {DUE} ORDER BY next_attempt_at, id LIMIT $4 \
                  FOR UPDATE SKIP LOCKED) RETURNING {CLAIM_COLUMNS}"
             ),
         };
-        let mut out = Vec::new();
-        with_pool!(self, p => {
-            let rows = sqlx::query(&sql)
-                .bind(owner)
-                .bind(now + lease_ms)
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(p)
-                .await?;
-            for r in &rows {
-                out.push(decode_message!(r, true, false));
-            }
-        });
-        out.sort_by_key(|m| m.id);
-        Ok(out)
+        Ok(claimed!(
+            self,
+            &sql,
+            owner,
+            now + lease_ms,
+            now,
+            i64::from(limit)
+        ))
     }
 
     /// Returns up to `limit` due, non-final messages (with raw bytes),
@@ -788,7 +801,6 @@ impl Journal {
         limit: u32,
         in_flight: &[i64],
     ) -> Result<Vec<Message>, JournalError> {
-        let now = now_ms();
         // The ids as one JSON array (`json_each` on SQLite, a `jsonb`
         // array on PostgreSQL): one parameter however many are in flight.
         let ids = format!(
@@ -799,38 +811,21 @@ impl Journal {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let not_in_flight = match self {
-            Journal::Sqlite(_) => "id NOT IN (SELECT value FROM json_each($2))",
-            Journal::Postgres(_) => {
-                "id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"
-            }
-        };
-        let index = match self {
-            Journal::Sqlite(_) => SQLITE_PENDING_INDEX,
-            Journal::Postgres(_) => "",
+        let (index, not_in_flight) = match self {
+            Journal::Sqlite(_) => (
+                SQLITE_PENDING_INDEX,
+                "id NOT IN (SELECT value FROM json_each($1))",
+            ),
+            Journal::Postgres(_) => (
+                "",
+                "id NOT IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
+            ),
         };
         let sql = format!(
-            "SELECT {CLAIM_COLUMNS} FROM messages {index} \
-             WHERE state IN ('received', 'parsed', 'mapped', 'priced', 'failed') \
-             AND next_attempt_at <= $1 \
-             AND (lease_expires_at IS NULL OR lease_expires_at < $1) \
-             AND {not_in_flight} \
-             ORDER BY next_attempt_at, id LIMIT $3"
+            "SELECT {CLAIM_COLUMNS} FROM messages {index} WHERE {DUE} AND {not_in_flight} \
+             ORDER BY next_attempt_at, id LIMIT $2"
         );
-        let mut out = Vec::new();
-        with_pool!(self, p => {
-            let rows = sqlx::query(&sql)
-                .bind(now)
-                .bind(&ids)
-                .bind(i64::from(limit))
-                .fetch_all(p)
-                .await?;
-            for r in &rows {
-                out.push(decode_message!(r, true, false));
-            }
-        });
-        out.sort_by_key(|m| m.id);
-        Ok(out)
+        Ok(claimed!(self, &sql, &ids, i64::from(limit), now_ms()))
     }
 
     /// Clears every lease (single-instance start-up: whatever the previous
