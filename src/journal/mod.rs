@@ -363,7 +363,7 @@ macro_rules! claimed {
 /// sorted them: 40 ms per claim with 20,000 messages waiting, and growing
 /// with the backlog, against 1 ms (benches/README.md, "Daemon", round 6).
 /// SQLite refuses the statement if the index cannot serve it, so a change
-/// of the `pending` condition that breaks the match fails the tests.
+/// of [`DUE`] that breaks the match fails the tests.
 const SQLITE_PENDING_INDEX: &str = "INDEXED BY messages_pending";
 
 const CLAIM_COLUMNS: &str = "id, received_at, source, source_ref, partner, format, \
