@@ -255,3 +255,48 @@ fn sigterm_stops_within_grace_and_sighup_reloads() {
     );
     assert!(log.contains("SIGTERM"), "{log}");
 }
+
+/// A journal that reads but cannot write an outcome (a full disk, say):
+/// the batch is not processed, and delivered, again at every turn of the
+/// loop. The only daemon on a SQLite journal claims without leases; it
+/// keeps such messages out of its claims for `daemon.lease_secs`, as a
+/// lease would, and they stay journaled, unfinished.
+#[tokio::test]
+async fn a_batch_whose_commit_fails_is_not_reprocessed_in_a_loop() {
+    let d = workdir("commit-fails");
+    let cfg = config(&d, "");
+    let daemon = std::sync::Arc::new(comptoir::pipeline::Daemon::open(&cfg).await.unwrap());
+    // Every outcome (a state change) fails; intake and claims still work.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/var/comptoir.db", d.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER no_outcome BEFORE UPDATE OF state ON messages \
+         WHEN NEW.state <> OLD.state BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    std::fs::write(d.join("inbox/order.edi"), demo()).unwrap();
+
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let run = tokio::spawn({
+        let daemon = std::sync::Arc::clone(&daemon);
+        async move { daemon.run(rx, false).await }
+    });
+    // The idle poll is 20 ms: without parking, dozens of turns.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.send(true).unwrap();
+    run.await.unwrap().unwrap();
+
+    let processed = daemon.metrics().process.count();
+    assert_eq!(processed, 1, "processed {processed} times");
+    let state: String = sqlx::query_scalar("SELECT state FROM messages")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(state, "received");
+    db.close().await;
+    daemon.journal().close().await;
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -121,6 +121,29 @@ impl Claimer {
     }
 }
 
+/// Messages whose outcome could not be committed, left out of an exclusive
+/// daemon's claims for `daemon.lease_secs`, as a lease would leave them
+/// out: without it, a journal that reads but cannot write (a full disk)
+/// would have the same batch processed, and delivered again, at every turn
+/// of the loop. (Leased claims keep such messages leased until the lease
+/// expires.)
+#[derive(Debug, Default)]
+struct Parked(Vec<(i64, std::time::Instant)>);
+
+impl Parked {
+    fn park(&mut self, ids: impl IntoIterator<Item = i64>, for_: Duration) {
+        let until = std::time::Instant::now() + for_;
+        self.0.extend(ids.into_iter().map(|id| (id, until)));
+    }
+
+    /// The ids still parked, with `also` (the messages in flight).
+    fn with(&mut self, also: impl IntoIterator<Item = i64>) -> Vec<i64> {
+        let now = std::time::Instant::now();
+        self.0.retain(|(_, until)| *until > now);
+        self.0.iter().map(|(id, _)| *id).chain(also).collect()
+    }
+}
+
 /// A configured daemon, ready to run.
 #[derive(Debug)]
 pub struct Daemon {
@@ -404,6 +427,7 @@ impl Daemon {
         // before batch N+1 starts, so deliveries keep the claim order.
         let mut committing: Option<Commit> = None;
         let mut batch = Vec::new();
+        let mut parked = Parked::default();
         loop {
             let rt = self.runtime();
             // A batch claimed but not started is given back (below).
@@ -414,11 +438,11 @@ impl Daemon {
                 if let Some(c) = committing.take() {
                     // Its outcomes may make messages due, and it may have
                     // claimed the next batch: look again at once.
-                    batch = self.settle_commit(c, &mut stats).await;
+                    batch = self.settle_commit(c, &mut stats, &mut parked).await;
                     continue;
                 }
                 // Nothing is in flight here: no batch, no commit.
-                batch = self.claimer(&rt).next(&[]).await;
+                batch = self.claimer(&rt).next(&parked.with([])).await;
                 if batch.is_empty() {
                     if once && sources.iter().all(|h| h.is_finished()) {
                         break;
@@ -440,12 +464,12 @@ impl Daemon {
             // then), claim it now, before this batch's commit takes the
             // journal (SQLite has one connection).
             if let Some(c) = committing.take() {
-                batch = self.settle_commit(c, &mut stats).await;
+                batch = self.settle_commit(c, &mut stats, &mut parked).await;
             }
             let stopping = *shutdown.borrow();
             if batch.is_empty() && !stopping {
                 // This batch's outcomes are not committed yet.
-                let in_flight: Vec<i64> = updates.iter().map(|u| u.id).collect();
+                let in_flight = parked.with(updates.iter().map(|u| u.id));
                 batch = self.claimer(&rt).next(&in_flight).await;
             }
             // While this batch is committed, then the batch after next
@@ -454,13 +478,13 @@ impl Daemon {
             let claim_next = (!batch.is_empty() && !stopping).then(|| {
                 // That claim comes after this commit, while the next batch
                 // is in flight.
-                let in_flight: Vec<i64> = batch.iter().map(|m| m.id).collect();
+                let in_flight = parked.with(batch.iter().map(|m| m.id));
                 (self.claimer(&rt), in_flight)
             });
             committing = Some(self.spawn_commit(updates, received, claim_next));
         }
         if let Some(c) = committing.take() {
-            let next = self.settle_commit(c, &mut stats).await;
+            let next = self.settle_commit(c, &mut stats, &mut parked).await;
             batch.extend(next);
         }
         // Claimed but not processed (stopping): give the leases back (an
@@ -552,9 +576,16 @@ impl Daemon {
     }
 
     /// Waits for a batch's commit, then counts, logs and publishes its
-    /// outcomes. A failed commit leaves the messages leased: they run
-    /// again when the lease expires.
-    async fn settle_commit(&self, c: Commit, stats: &mut RunStats) -> Vec<Message> {
+    /// outcomes. A failed commit leaves the messages leased, or parked in
+    /// `parked` when claims take no leases: they run again after
+    /// `daemon.lease_secs`.
+    async fn settle_commit(
+        &self,
+        c: Commit,
+        stats: &mut RunStats,
+        parked: &mut Parked,
+    ) -> Vec<Message> {
+        let lease = Duration::from_secs(self.runtime().config.daemon.lease_secs);
         let Committed {
             result,
             updates,
@@ -564,11 +595,13 @@ impl Daemon {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!("journal commit task failed, batch will be retried: {e}");
+                parked.park(c.received.keys().copied(), lease);
                 return Vec::new();
             }
         };
         if let Err(e) = result {
             tracing::error!("journal commit failed, batch will be retried: {e}");
+            parked.park(updates.iter().map(|u| u.id), lease);
             return next;
         }
         self.metrics.commit.observe(took);
