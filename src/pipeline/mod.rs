@@ -84,7 +84,6 @@ struct Committed {
 }
 
 /// How a daemon takes its batches from the journal.
-#[derive(Clone)]
 struct Claimer {
     journal: Journal,
     owner: String,
