@@ -84,6 +84,18 @@ fn scan(dir: &Path, ignore: &[String]) -> std::io::Result<Vec<(PathBuf, u64)>> {
     Ok(out)
 }
 
+/// Runs file system work on a blocking thread. None when it panicked
+/// (logged): the files it was about are left where they are.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::error!("directory source: file system task failed: {e}");
+            None
+        }
+    }
+}
+
 impl DirectorySourceTask {
     /// The archive directory.
     pub fn archive_dir(&self) -> PathBuf {
@@ -118,9 +130,14 @@ impl DirectorySourceTask {
             if *shutdown.borrow() {
                 break;
             }
-            let files = match scan(&self.config.path, &self.config.ignore_suffixes) {
-                Ok(f) => f,
-                Err(e) => {
+            let (dir, ignore) = (
+                self.config.path.clone(),
+                self.config.ignore_suffixes.clone(),
+            );
+            let files = match blocking(move || scan(&dir, &ignore)).await {
+                Some(Ok(f)) => f,
+                None => Vec::new(),
+                Some(Err(e)) => {
                     tracing::error!(source = %self.name, "cannot list {}: {e}", self.config.path.display());
                     Vec::new()
                 }
@@ -154,12 +171,21 @@ impl DirectorySourceTask {
         total
     }
 
-    /// Journals a batch of files, then moves them away.
+    /// Journals a batch of files, then moves them away. The file system
+    /// work (hundreds of system calls a batch) runs on a blocking thread,
+    /// not on the runtime's.
     async fn pickup(&self, files: &[PathBuf], archive: &Path, error: &Path) -> u64 {
-        let keyed: Vec<(PathBuf, FileKey)> = files
-            .iter()
-            .filter_map(|p| file_key(p).map(|k| (p.clone(), k)))
-            .collect();
+        let files = files.to_vec();
+        let Some(keyed) = blocking(move || {
+            files
+                .into_iter()
+                .filter_map(|p| file_key(&p).map(|k| (p, k)))
+                .collect::<Vec<(PathBuf, FileKey)>>()
+        })
+        .await
+        else {
+            return 0;
+        };
         let keys: Vec<FileKey> = keyed.iter().map(|(_, k)| k.clone()).collect();
         let claimed = if !self.lease_files {
             vec![true; keys.len()]
@@ -176,36 +202,45 @@ impl DirectorySourceTask {
                 }
             }
         };
-        let mut leased = Vec::with_capacity(keys.len());
-        let mut batch = Vec::with_capacity(files.len());
-        let mut paths = Vec::with_capacity(files.len());
-        for ((p, key), ok) in keyed.iter().zip(claimed) {
-            if !ok {
-                continue; // another instance has it
-            }
-            leased.push(key.clone());
-            match std::fs::read(p) {
-                Ok(raw) => {
-                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-                    batch.push(Incoming {
-                        source: self.name.clone(),
-                        source_ref: name,
-                        partner: self.partner.clone(),
-                        raw,
-                    });
-                    paths.push(p.clone());
+        let (name, partner, error_dir) =
+            (self.name.clone(), self.partner.clone(), error.to_path_buf());
+        let read = blocking(move || {
+            let mut leased = Vec::with_capacity(keyed.len());
+            let mut batch = Vec::with_capacity(keyed.len());
+            let mut paths = Vec::with_capacity(keyed.len());
+            for ((p, key), ok) in keyed.into_iter().zip(claimed) {
+                if !ok {
+                    continue; // another instance has it
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    // Taken (and archived) by another instance meanwhile.
-                }
-                Err(e) => {
-                    tracing::error!(source = %self.name, file = %p.display(), "cannot read, moving to {}: {e}", error.display());
-                    if let Some(name) = p.file_name() {
-                        let _ = std::fs::rename(p, error.join(name));
+                leased.push(key);
+                match std::fs::read(&p) {
+                    Ok(raw) => {
+                        let file = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                        batch.push(Incoming {
+                            source: name.clone(),
+                            source_ref: file,
+                            partner: partner.clone(),
+                            raw,
+                        });
+                        paths.push(p);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        // Taken (and archived) by another instance meanwhile.
+                    }
+                    Err(e) => {
+                        tracing::error!(source = %name, file = %p.display(), "cannot read, moving to {}: {e}", error_dir.display());
+                        if let Some(file) = p.file_name() {
+                            let _ = std::fs::rename(&p, error_dir.join(file));
+                        }
                     }
                 }
             }
-        }
+            (leased, batch, paths)
+        })
+        .await;
+        let Some((leased, batch, paths)) = read else {
+            return 0;
+        };
         let release = |leased: Vec<FileKey>| async move {
             if !self.lease_files {
                 return;
@@ -231,23 +266,29 @@ impl DirectorySourceTask {
                 return 0;
             }
         };
-        for (p, r) in paths.iter().zip(&received) {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            match r.duplicate_of {
-                Some(orig) => {
-                    tracing::info!(message_id = r.id, source = %self.name, file = %name, "duplicate of message {orig}")
+        let (name, archive) = (self.name.clone(), archive.to_path_buf());
+        let moved: Vec<(i64, Option<i64>)> =
+            received.iter().map(|r| (r.id, r.duplicate_of)).collect();
+        blocking(move || {
+            for (p, (id, duplicate_of)) in paths.iter().zip(moved) {
+                let file = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                match duplicate_of {
+                    Some(orig) => {
+                        tracing::info!(message_id = id, source = %name, file = %file, "duplicate of message {orig}")
+                    }
+                    None => {
+                        tracing::debug!(message_id = id, source = %name, file = %file, "received")
+                    }
                 }
-                None => {
-                    tracing::debug!(message_id = r.id, source = %self.name, file = %name, "received")
+                if let Err(e) = std::fs::rename(p, archive.join(format!("{id}-{file}"))) {
+                    tracing::warn!(message_id = id, file = %p.display(), "journaled but cannot archive: {e}");
                 }
             }
-            if let Err(e) = std::fs::rename(p, archive.join(format!("{}-{name}", r.id))) {
-                tracing::warn!(message_id = r.id, file = %p.display(), "journaled but cannot archive: {e}");
-            }
-        }
+        })
+        .await;
         release(leased).await;
         received.len() as u64
     }
