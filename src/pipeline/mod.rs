@@ -8,7 +8,9 @@
 //! under a lease, process them on blocking threads ([`process::begin`]:
 //! parse, map, price, start every sink), await the batch's AMQP publisher
 //! confirms together ([`process::InFlight::settle`]), record the outcomes
-//! ([`process::finish`]), and commit them all in one journal transaction. Shutdown is explicit:
+//! ([`process::finish`]), and commit them all in one journal transaction,
+//! queued on the journal queue (`queue`) while the next batch, claimed
+//! ahead, is processed. Shutdown is explicit:
 //! a `watch` channel turned to `true` stops intake; the batch in flight is
 //! finished and committed, anything else stays non-final in the journal and
 //! resumes at the next start. [`run_until_signal`] wires SIGTERM/SIGINT
@@ -17,8 +19,9 @@
 //! keeps its snapshot).
 
 pub mod process;
+mod queue;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -26,11 +29,22 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use queue::{Claimer, JournalQueue, Pending};
+
 use crate::config::{Config, ConfigError, SourceKind};
 use crate::journal::{Journal, JournalError, Message, State, Update};
 use crate::sources::{AmqpSourceTask, DirectorySourceTask, HttpSourceTask, SftpSourceTask};
 
 pub use process::{process, Runtime};
+
+/// Batches kept coming after the one being processed: claimed, or to be
+/// claimed by a journal job queued. With two, the commit of a batch and the
+/// claim after it have the processing time of two batches to get done.
+const BATCHES_AHEAD: usize = 2;
+
+/// Journal jobs (commits, claims) the run loop lets wait in the queue
+/// before it waits for them itself.
+const MAX_PENDING_JOBS: usize = 3;
 
 /// Why the daemon could not start or stopped on error.
 #[derive(Debug, thiserror::Error)]
@@ -62,85 +76,6 @@ pub struct RunStats {
     pub received: u64,
     pub processed: u64,
     pub by_state: BTreeMap<String, u64>,
-}
-
-/// A batch's journal commit in flight (followed, when asked, by the claim
-/// of the batch after next), and what is needed to report it.
-struct Commit {
-    task: JoinHandle<Committed>,
-    /// Message id → reception time (end-to-end latency).
-    received: std::collections::HashMap<i64, i64>,
-}
-
-/// What a [`Commit`] task gives back.
-struct Committed {
-    result: Result<(), JournalError>,
-    updates: Vec<Update>,
-    /// How long the commit itself took (not the claim after it).
-    took: Duration,
-    /// The batch claimed once the commit was done: empty when no claim
-    /// was asked for, when the commit failed, or when nothing was due.
-    next: Vec<Message>,
-}
-
-/// How a daemon takes its batches from the journal.
-struct Claimer {
-    journal: Journal,
-    owner: String,
-    batch_size: u32,
-    lease_secs: u64,
-    /// The only daemon on its journal ([`Daemon::exclusive`]): batches are
-    /// taken without leases ([`Journal::claim_unleased`]), the messages in
-    /// flight being left out by id.
-    exclusive: bool,
-}
-
-impl Claimer {
-    /// The next batch of due messages, `in_flight` (claimed, outcome not
-    /// committed yet) left out; leased to `owner` unless exclusive. Empty
-    /// on error (logged).
-    async fn next(&self, in_flight: &[i64]) -> Vec<Message> {
-        let claimed = if self.exclusive {
-            self.journal
-                .claim_unleased(self.batch_size, in_flight)
-                .await
-        } else {
-            self.journal
-                .claim(
-                    &self.owner,
-                    self.batch_size,
-                    (self.lease_secs * 1000) as i64,
-                )
-                .await
-        };
-        claimed.unwrap_or_else(|e| {
-            tracing::error!("journal claim failed: {e}");
-            Vec::new()
-        })
-    }
-}
-
-/// Messages whose outcome could not be committed, left out of an exclusive
-/// daemon's claims for `daemon.lease_secs`, as a lease would leave them
-/// out: without it, a journal that reads but cannot write (a full disk)
-/// would have the same batch processed, and delivered again, at every turn
-/// of the loop. (Leased claims keep such messages leased until the lease
-/// expires.)
-#[derive(Debug, Default)]
-struct Parked(Vec<(i64, std::time::Instant)>);
-
-impl Parked {
-    fn park(&mut self, ids: impl IntoIterator<Item = i64>, for_: Duration) {
-        let until = std::time::Instant::now() + for_;
-        self.0.extend(ids.into_iter().map(|id| (id, until)));
-    }
-
-    /// The ids still parked, with `also` (the messages in flight).
-    fn with(&mut self, also: impl IntoIterator<Item = i64>) -> Vec<i64> {
-        let now = std::time::Instant::now();
-        self.0.retain(|(_, until)| *until > now);
-        self.0.iter().map(|(id, _)| *id).chain(also).collect()
-    }
 }
 
 /// A configured daemon, ready to run.
@@ -420,29 +355,41 @@ impl Daemon {
         let checkpointer = self.start_checkpointer(checkpoints_stopped).await;
         let mut stats = RunStats::default();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        // Two batches overlap: while batch N's outcomes are committed (a
-        // spawned task), batch N+1, claimed just before that commit, is
-        // processed. Batch N's deliveries are all done (confirms included)
-        // before batch N+1 starts, so deliveries keep the claim order.
-        let mut committing: Option<Commit> = None;
-        let mut batch = Vec::new();
-        let mut parked = Parked::default();
+        // Batches are processed one at a time, in claim order (a batch's
+        // deliveries, confirms included, are all done before the next
+        // starts). The journal's work runs beside them, in order, on the
+        // queue's task: the commit of each processed batch, followed by
+        // the claim of one more. Two batches are kept coming after the one
+        // being processed (claimed, or claimed by a job queued), so the
+        // journal has the time of two batches to commit one.
+        let queue = JournalQueue::start(self.journal.clone());
+        let mut ahead: VecDeque<Vec<Message>> = VecDeque::new();
+        let mut pending: VecDeque<Pending> = VecDeque::new();
         loop {
             let rt = self.runtime();
-            // A batch claimed but not started is given back (below).
+            // Batches claimed but not started are given back (below).
             if *shutdown.borrow() {
                 break;
             }
-            if batch.is_empty() {
-                if let Some(c) = committing.take() {
-                    // Its outcomes may make messages due, and it may have
-                    // claimed the next batch: look again at once.
-                    batch = self.settle_commit(c, &mut stats, &mut parked).await;
+            // Answers already there: counted and published now.
+            while pending.front_mut().is_some_and(|p| p.is_ready()) {
+                if let Some(p) = pending.pop_front() {
+                    ahead.push_back(self.settle(p, &mut stats).await);
+                }
+            }
+            ahead.retain(|b| !b.is_empty());
+            let Some(batch) = ahead.pop_front() else {
+                if let Some(p) = pending.pop_front() {
+                    // A commit's outcomes may make messages due, and it may
+                    // bring the next batch: look again at once.
+                    ahead.push_back(self.settle(p, &mut stats).await);
                     continue;
                 }
-                // Nothing is in flight here: no batch, no commit.
-                batch = self.claimer(&rt).next(&parked.with([])).await;
-                if batch.is_empty() {
+                // Nothing is in flight: claim now.
+                let next = self
+                    .settle(queue.claim(self.claimer(&rt)), &mut stats)
+                    .await;
+                if next.is_empty() {
                     if once && sources.iter().all(|h| h.is_finished()) {
                         break;
                     }
@@ -450,46 +397,40 @@ impl Daemon {
                         _ = tokio::time::sleep(Duration::from_millis(rt.config.daemon.idle_poll_ms)) => {}
                         _ = shutdown.changed() => {}
                     }
-                    continue;
+                } else {
+                    ahead.push_back(next);
+                }
+                continue;
+            };
+            let coming = ahead.len() + pending.iter().filter(|p| p.claims).count();
+            for _ in coming..BATCHES_AHEAD {
+                pending.push_back(queue.claim(self.claimer(&rt)));
+            }
+            let received: HashMap<i64, i64> = batch.iter().map(|m| (m.id, m.received_at)).collect();
+            let updates = self.process_batch(Arc::clone(&rt), batch, workers).await;
+            let stopping = *shutdown.borrow();
+            let park_for = Duration::from_secs(rt.config.daemon.lease_secs);
+            pending.push_back(queue.commit(
+                updates,
+                received,
+                (!stopping).then(|| self.claimer(&rt)),
+                park_for,
+            ));
+            // The journal falls behind: wait for it.
+            while pending.len() > MAX_PENDING_JOBS {
+                if let Some(p) = pending.pop_front() {
+                    ahead.push_back(self.settle(p, &mut stats).await);
                 }
             }
-            let received: std::collections::HashMap<i64, i64> =
-                batch.iter().map(|m| (m.id, m.received_at)).collect();
-            let updates = self
-                .process_batch(Arc::clone(&rt), std::mem::take(&mut batch), workers)
-                .await;
-            // The previous commit claimed, after itself, the batch to
-            // process next; without one (first batch, nothing was due
-            // then), claim it now, before this batch's commit takes the
-            // journal (SQLite has one connection).
-            if let Some(c) = committing.take() {
-                batch = self.settle_commit(c, &mut stats, &mut parked).await;
-            }
-            let stopping = *shutdown.borrow();
-            if batch.is_empty() && !stopping {
-                // This batch's outcomes are not committed yet.
-                let in_flight = parked.with(updates.iter().map(|u| u.id));
-                batch = self.claimer(&rt).next(&in_flight).await;
-            }
-            // While this batch is committed, then the batch after next
-            // claimed, the next batch is processed: the workers do not
-            // wait for the claim.
-            let claim_next = (!batch.is_empty() && !stopping).then(|| {
-                // That claim comes after this commit, while the next batch
-                // is in flight.
-                let in_flight = parked.with(batch.iter().map(|m| m.id));
-                (self.claimer(&rt), in_flight)
-            });
-            committing = Some(self.spawn_commit(updates, received, claim_next));
         }
-        if let Some(c) = committing.take() {
-            let next = self.settle_commit(c, &mut stats, &mut parked).await;
-            batch.extend(next);
+        for p in pending {
+            ahead.push_back(self.settle(p, &mut stats).await);
         }
+        queue.close().await;
         // Claimed but not processed (stopping): give the leases back (an
         // exclusive daemon took none).
-        if !batch.is_empty() && !self.exclusive() {
-            let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
+        let ids: Vec<i64> = ahead.iter().flatten().map(|m| m.id).collect();
+        if !ids.is_empty() && !self.exclusive() {
             if let Err(e) = self.journal.release_leases(&ids).await {
                 tracing::warn!("cannot release {} lease(s), they expire: {e}", ids.len());
             }
@@ -538,7 +479,6 @@ impl Daemon {
     fn claimer(&self, rt: &Runtime) -> Claimer {
         let d = &rt.config.daemon;
         Claimer {
-            journal: self.journal.clone(),
             owner: self.owner.clone(),
             batch_size: d.batch_size,
             lease_secs: d.lease_secs,
@@ -546,62 +486,22 @@ impl Daemon {
         }
     }
 
-    /// Starts the commit of a processed batch's outcomes, followed with
-    /// `claim_next` by the claim of the next batch (leaving out the
-    /// messages it names, in flight meanwhile).
-    fn spawn_commit(
-        &self,
-        updates: Vec<Update>,
-        received: std::collections::HashMap<i64, i64>,
-        claim_next: Option<(Claimer, Vec<i64>)>,
-    ) -> Commit {
-        let journal = self.journal.clone();
-        let task = tokio::spawn(async move {
-            let start = std::time::Instant::now();
-            let result = journal.apply(&updates).await;
-            let took = start.elapsed();
-            let next = match claim_next {
-                Some((claimer, in_flight)) if result.is_ok() => claimer.next(&in_flight).await,
-                _ => Vec::new(),
-            };
-            Committed {
-                result,
-                updates,
-                took,
-                next,
-            }
-        });
-        Commit { task, received }
-    }
-
-    /// Waits for a batch's commit, then counts, logs and publishes its
-    /// outcomes. A failed commit leaves the messages leased, or parked in
-    /// `parked` when claims take no leases: they run again after
-    /// `daemon.lease_secs`.
-    async fn settle_commit(
-        &self,
-        c: Commit,
-        stats: &mut RunStats,
-        parked: &mut Parked,
-    ) -> Vec<Message> {
-        let lease = Duration::from_secs(self.runtime().config.daemon.lease_secs);
-        let Committed {
-            result,
-            updates,
-            took,
-            next,
-        } = match c.task.await {
-            Ok(done) => done,
-            Err(e) => {
-                tracing::error!("journal commit task failed, batch will be retried: {e}");
-                parked.park(c.received.keys().copied(), lease);
-                return Vec::new();
-            }
+    /// Waits for a journal job's answer, counts, logs and publishes the
+    /// outcomes it committed, and returns the batch it claimed. A failed
+    /// commit leaves the messages leased, or parked by the queue when
+    /// claims take no leases: they run again after `daemon.lease_secs`.
+    async fn settle(&self, mut p: Pending, stats: &mut RunStats) -> Vec<Message> {
+        let received = std::mem::take(&mut p.received);
+        let done = p.wait().await;
+        let Some((result, updates, took)) = done.commit else {
+            return done.next;
         };
         if let Err(e) = result {
-            tracing::error!("journal commit failed, batch will be retried: {e}");
-            parked.park(updates.iter().map(|u| u.id), lease);
-            return next;
+            tracing::error!(
+                "journal commit failed, {} message(s) will be retried: {e}",
+                received.len()
+            );
+            return done.next;
         }
         self.metrics.commit.observe(took);
         let now = crate::journal::now_ms();
@@ -609,9 +509,9 @@ impl Daemon {
             stats.processed += 1;
             *stats.by_state.entry(u.state.to_string()).or_default() += 1;
             log_update(u);
-            self.record(u, c.received.get(&u.id).copied(), now);
+            self.record(u, received.get(&u.id).copied(), now);
         }
-        next
+        done.next
     }
 
     /// Updates metrics and publishes a committed outcome on the tap.
