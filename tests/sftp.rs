@@ -155,7 +155,7 @@ async fn journal_error_leaves_remote_files_in_place() {
     let mut state = PollState::default();
     task.poll(&conn, &mut state).await.unwrap();
     // Break the journal: the commit of the downloaded bytes fails.
-    let Journal::Sqlite(pool) = &task.journal else {
+    let Journal::Sqlite { writer: pool, .. } = &task.journal else {
         unreachable!()
     };
     sqlx::query("ALTER TABLE messages RENAME TO messages_away")

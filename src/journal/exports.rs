@@ -280,11 +280,11 @@ impl Journal {
     /// The newest rows (without bytes), newest first, at most `limit`.
     pub async fn exports_list(&self, limit: u32) -> Result<Vec<ExportRecord>, JournalError> {
         let none = match self {
-            Journal::Sqlite(_) => "CAST(NULL AS BLOB) AS bytes",
+            Journal::Sqlite { .. } => "CAST(NULL AS BLOB) AS bytes",
             Journal::Postgres(_) => "CAST(NULL AS BYTEA) AS bytes",
         };
         let columns = COLUMNS.replace("bytes", none);
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let rows = sqlx::query(&format!(
                 "SELECT {columns} FROM exports ORDER BY id DESC LIMIT $1"
             ))

@@ -254,15 +254,38 @@ impl Update {
 /// The journal, over one of its backends.
 #[derive(Debug, Clone)]
 pub enum Journal {
-    Sqlite(SqlitePool),
+    /// A SQLite file: every write on one connection (`writer`; SQLite has
+    /// one writer at a time, and queueing on the pool is much faster than
+    /// SQLite's sleeping busy handler), reads that need not be in a write
+    /// transaction (the admin API, the exclusive daemon's claims) on
+    /// read-only connections (`reader`), which in WAL mode neither wait
+    /// for the writer nor hold it up. An in-memory database has one pool
+    /// for both.
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$p` bound to whichever pool the journal has.
+/// Runs `$body` with `$p` bound to the pool that writes: the journal's one
+/// SQLite connection, or the PostgreSQL pool.
 macro_rules! with_pool {
     ($self:expr, $p:ident => $body:expr) => {
         match $self {
-            Journal::Sqlite($p) => $body,
+            Journal::Sqlite { writer: $p, .. } => $body,
+            Journal::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$p` bound to a pool for reads outside any write
+/// transaction: SQLite's read-only connections (they see every committed
+/// transaction), or the PostgreSQL pool.
+macro_rules! with_reader {
+    ($self:expr, $p:ident => $body:expr) => {
+        match $self {
+            Journal::Sqlite { reader: $p, .. } => $body,
             Journal::Postgres($p) => $body,
         }
     };
@@ -344,9 +367,9 @@ const DUE: &str = "state IN ('received', 'parsed', 'mapped', 'priced', 'failed')
 /// Runs a claim statement with its parameters, in order, and returns the
 /// messages it gives (with raw bytes, without documents) by id.
 macro_rules! claimed {
-    ($journal:expr, $sql:expr $(, $bind:expr)*) => {{
+    ($pool:ident, $journal:expr, $sql:expr $(, $bind:expr)*) => {{
         let mut out: Vec<Message> = Vec::new();
-        with_pool!($journal, p => {
+        $pool!($journal, p => {
             let rows = sqlx::query($sql)$(.bind($bind))*.fetch_all(p).await?;
             for r in &rows {
                 out.push(decode_message!(r, true, false));
@@ -529,12 +552,32 @@ impl Journal {
             // SQLite has one writer at a time; concurrent writers from one
             // pool meet SQLite's sleeping busy handler. One connection makes
             // them queue on the pool instead, which is much faster.
-            let pool = SqlitePoolOptions::new()
+            let writer = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(opts)
+                .connect_with(opts.clone())
                 .await?;
-            Migrator::new(SQLITE_MIGRATIONS).await?.run(&pool).await?;
-            Ok(Journal::Sqlite(pool))
+            Migrator::new(SQLITE_MIGRATIONS).await?.run(&writer).await?;
+            // Readers: the same file, read-only (the log mode is the
+            // file's, set by the writer). A private in-memory database
+            // cannot be shared: its one connection does both.
+            let reader = if writer.connect_options().get_filename() == Path::new(":memory:")
+                || url.contains("mode=memory")
+            {
+                writer.clone()
+            } else {
+                let ro = SqliteConnectOptions::new()
+                    .filename(writer.connect_options().get_filename())
+                    .read_only(true)
+                    .busy_timeout(Duration::from_secs(30))
+                    .pragma("cache_size", "-16384")
+                    .disable_statement_logging();
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections.clamp(1, 4))
+                    .min_connections(0)
+                    .connect_with(ro)
+                    .await?
+            };
+            Ok(Journal::Sqlite { writer, reader })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
             if let Some(schema) = schema {
@@ -559,17 +602,23 @@ impl Journal {
         }
     }
 
-    /// Closes the pool.
+    /// Closes the pools.
     pub async fn close(&self) {
-        with_pool!(self, p => p.close().await)
+        match self {
+            Journal::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Journal::Postgres(p) => p.close().await,
+        }
     }
 
     /// A background checkpointer for a SQLite journal file (its own
     /// connection; see [`Checkpointer`]); None on PostgreSQL or in memory.
     pub async fn checkpointer(&self, pages: u32) -> Result<Option<Checkpointer>, JournalError> {
         match self {
-            Journal::Sqlite(p) => {
-                let db = p.connect_options().get_filename().to_path_buf();
+            Journal::Sqlite { writer, .. } => {
+                let db = writer.connect_options().get_filename().to_path_buf();
                 Checkpointer::open(&db, pages).await
             }
             Journal::Postgres(_) => Ok(None),
@@ -579,7 +628,7 @@ impl Journal {
     /// Backend name: `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Journal::Sqlite(_) => "sqlite",
+            Journal::Sqlite { .. } => "sqlite",
             Journal::Postgres(_) => "postgres",
         }
     }
@@ -766,7 +815,7 @@ impl Journal {
     ) -> Result<Vec<Message>, JournalError> {
         let now = now_ms();
         let sql = match self {
-            Journal::Sqlite(_) => format!(
+            Journal::Sqlite { .. } => format!(
                 "UPDATE messages SET lease_owner = $1, lease_expires_at = $2 WHERE id IN \
                  (SELECT id FROM messages {SQLITE_PENDING_INDEX} WHERE {DUE} \
                  ORDER BY next_attempt_at, id LIMIT $4) \
@@ -779,6 +828,7 @@ impl Journal {
             ),
         };
         Ok(claimed!(
+            with_pool,
             self,
             &sql,
             owner,
@@ -812,7 +862,7 @@ impl Journal {
                 .join(",")
         );
         let (index, not_in_flight) = match self {
-            Journal::Sqlite(_) => (
+            Journal::Sqlite { .. } => (
                 SQLITE_PENDING_INDEX,
                 "id NOT IN (SELECT value FROM json_each($1))",
             ),
@@ -825,7 +875,14 @@ impl Journal {
             "SELECT {CLAIM_COLUMNS} FROM messages {index} WHERE {DUE} AND {not_in_flight} \
              ORDER BY next_attempt_at, id LIMIT $2"
         );
-        Ok(claimed!(self, &sql, &ids, i64::from(limit), now_ms()))
+        Ok(claimed!(
+            with_reader,
+            self,
+            &sql,
+            &ids,
+            i64::from(limit),
+            now_ms()
+        ))
     }
 
     /// Clears every lease (single-instance start-up: whatever the previous
@@ -891,7 +948,7 @@ impl Journal {
             return Ok(());
         }
         match self {
-            Journal::Sqlite(p) => release!(p, sqlx::Sqlite),
+            Journal::Sqlite { writer: p, .. } => release!(p, sqlx::Sqlite),
             Journal::Postgres(p) => release!(p, sqlx::Postgres),
         }
         Ok(())
@@ -1144,7 +1201,7 @@ impl Journal {
             }};
         }
         match self {
-            Journal::Sqlite(p) => {
+            Journal::Sqlite { writer: p, .. } => {
                 let mut tx = p.begin().await?;
                 outcomes!(tx, sqlx::Sqlite);
                 side_tables!(tx, sqlx::Sqlite);
@@ -1163,7 +1220,7 @@ impl Journal {
     /// One message, with its raw bytes.
     pub async fn get(&self, id: i64) -> Result<Message, JournalError> {
         let sql = format!("SELECT {FULL_COLUMNS} FROM messages WHERE id = $1");
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
                 Some(r) => Ok(decode_message!(&r, true)),
                 None => Err(JournalError::NotFound(id)),
@@ -1184,7 +1241,7 @@ impl Journal {
             None => format!("SELECT {SUMMARY_COLUMNS} FROM messages ORDER BY id DESC LIMIT $1"),
         };
         let mut out = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let mut q = sqlx::query(&sql).bind(i64::from(limit));
             if let Some(s) = state {
                 q = q.bind(s.as_str());
@@ -1199,7 +1256,7 @@ impl Journal {
     /// Number of messages per state.
     pub async fn counts(&self) -> Result<Vec<(String, i64)>, JournalError> {
         let mut out = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM messages GROUP BY state ORDER BY state")
                 .fetch_all(p)
                 .await?;
@@ -1213,7 +1270,7 @@ impl Journal {
     /// The history of a message, oldest first.
     pub async fn events(&self, id: i64) -> Result<Vec<Event>, JournalError> {
         let mut out = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let rows = sqlx::query("SELECT at, state, detail FROM events WHERE message_id = $1 ORDER BY id")
                 .bind(id)
                 .fetch_all(p)
@@ -1232,7 +1289,7 @@ impl Journal {
     /// The delivery attempts of a message, oldest first.
     pub async fn deliveries(&self, id: i64) -> Result<Vec<Delivery>, JournalError> {
         let mut out = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let rows = sqlx::query(
                 "SELECT sink, attempt, at, outcome, detail FROM deliveries WHERE message_id = $1 ORDER BY id",
             )

@@ -154,7 +154,7 @@ impl Journal {
             limit + 1
         ));
         let mut messages = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let mut q = sqlx::query(&sql);
             for b in &binds {
                 q = match b {
@@ -191,7 +191,7 @@ impl Journal {
             }
         );
         let mut out = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let mut q = sqlx::query(&sql);
             if let Some(s) = since {
                 q = q.bind(s);
@@ -220,7 +220,7 @@ impl Journal {
                    FROM messages WHERE received_at >= $1 \
                    GROUP BY 1, 2, 3";
         let mut out = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let rows = sqlx::query(sql).bind(since).bind(bucket_ms).fetch_all(p).await?;
             for r in &rows {
                 out.push(PartnerStats {
@@ -237,7 +237,7 @@ impl Journal {
     /// `received_at` of the oldest message the daemon has not finished.
     pub async fn oldest_unfinished(&self) -> Result<Option<i64>, JournalError> {
         let sql = format!("SELECT MIN(received_at) AS m FROM messages WHERE state IN {UNFINISHED}");
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let r = sqlx::query(&sql).fetch_one(p).await?;
             Ok(r.try_get::<Option<i64>, _>("m")?)
         })
@@ -245,7 +245,7 @@ impl Journal {
 
     /// `received_at` of the newest message of a partner.
     pub async fn last_received(&self, partner: &str) -> Result<Option<i64>, JournalError> {
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let r = sqlx::query("SELECT MAX(received_at) AS m FROM messages WHERE partner = $1")
                 .bind(partner)
                 .fetch_one(p)
@@ -261,7 +261,7 @@ impl Journal {
         before: i64,
     ) -> Result<Vec<(i64, Option<String>, i64)>, JournalError> {
         let mut out = Vec::new();
-        with_pool!(self, p => {
+        with_reader!(self, p => {
             let rows = sqlx::query(
                 "SELECT id, partner, updated_at FROM messages WHERE state = 'held' \
                  AND updated_at < $1 ORDER BY id LIMIT 1000",

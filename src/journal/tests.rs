@@ -639,3 +639,41 @@ async fn outcomes_keep_or_change_partner_sender_and_reference() {
         assert_eq!(j.get(b).await.unwrap().state, State::Mapped);
     }
 }
+
+#[tokio::test]
+async fn sqlite_reads_do_not_wait_for_a_write_transaction() {
+    let dir = std::env::temp_dir().join(unique("comptoir-journal"));
+    let url = format!("sqlite://{}/j.db", dir.display());
+    let j = Journal::open(&url, 2, None).await.unwrap();
+    let got = j.receive(vec![incoming(IC1)]).await.unwrap();
+    let Journal::Sqlite { writer, .. } = &j else {
+        unreachable!("a sqlite:// URL opens a SQLite journal")
+    };
+    // The writer's one connection is busy in a transaction that has
+    // written and not committed yet (a commit of the pipeline, say).
+    let mut tx = writer.begin().await.unwrap();
+    sqlx::query("UPDATE messages SET state = 'parsed' WHERE id = $1")
+        .bind(got[0].id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // The admin API's reads and the exclusive daemon's claim go on, and see
+    // the last committed state.
+    let wait = Duration::from_secs(5);
+    let counts = tokio::time::timeout(wait, j.counts())
+        .await
+        .expect("counts waited for the writer");
+    assert_eq!(counts.unwrap(), vec![("received".to_string(), 1)]);
+    let m = tokio::time::timeout(wait, j.get(got[0].id))
+        .await
+        .expect("get waited")
+        .unwrap();
+    assert_eq!(m.state, State::Received);
+    let claimed = tokio::time::timeout(wait, j.claim_unleased(10, &[]))
+        .await
+        .expect("the claim waited")
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    tx.commit().await.unwrap();
+    assert_eq!(j.get(got[0].id).await.unwrap().state, State::Parsed);
+}

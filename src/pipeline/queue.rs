@@ -413,7 +413,7 @@ mod tests {
         let a = q.claim(claimer(10)).wait().await.next;
         assert_eq!(a.len(), 3);
         // Every outcome fails to commit (a trigger refuses the update).
-        if let Journal::Sqlite(p) = &j {
+        if let Journal::Sqlite { writer: p, .. } = &j {
             sqlx::query(
                 "CREATE TRIGGER refuse BEFORE UPDATE ON messages \
                  BEGIN SELECT RAISE(ABORT, 'disk full'); END",
