@@ -330,6 +330,20 @@ mod tests {
         j
     }
 
+    /// Queues the commit of `batch` moved to `state`, with a claim of up
+    /// to `claim` messages after it, and waits for the answer.
+    async fn commit_as(q: &JournalQueue, batch: &[Message], state: State, claim: u32) -> Done {
+        let updates = batch.iter().map(|m| Update::new(m.id, state, 1)).collect();
+        q.commit(
+            updates,
+            HashMap::new(),
+            Some(claimer(claim)),
+            Duration::from_secs(60),
+        )
+        .wait()
+        .await
+    }
+
     fn ids(batch: &[Message]) -> Vec<i64> {
         batch.iter().map(|m| m.id).collect()
     }
@@ -372,36 +386,12 @@ mod tests {
         assert!(q.claim(claimer(4)).wait().await.next.is_empty());
         // Batch a committed as delivered, with the claim after it: the
         // others are still in flight, so nothing comes.
-        let updates: Vec<Update> = a
-            .iter()
-            .map(|m| Update::new(m.id, State::Delivered, 1))
-            .collect();
-        let done = q
-            .commit(
-                updates,
-                HashMap::new(),
-                Some(claimer(4)),
-                Duration::from_secs(60),
-            )
-            .wait()
-            .await;
+        let done = commit_as(&q, &a, State::Delivered, 4).await;
         assert!(matches!(done.commit, Some((Ok(()), ref u, _)) if u.len() == 4));
         assert!(done.next.is_empty());
         // Batch b committed back to `received` (due again at once): the
         // claim after the commit hands b out again, and only b.
-        let updates: Vec<Update> = b
-            .iter()
-            .map(|m| Update::new(m.id, State::Received, 0))
-            .collect();
-        let done = q
-            .commit(
-                updates,
-                HashMap::new(),
-                Some(claimer(10)),
-                Duration::from_secs(60),
-            )
-            .wait()
-            .await;
+        let done = commit_as(&q, &b, State::Received, 10).await;
         assert_eq!(ids(&done.next), ids(&b));
         q.close().await;
     }
@@ -422,19 +412,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let updates: Vec<Update> = a
-            .iter()
-            .map(|m| Update::new(m.id, State::Received, 0))
-            .collect();
-        let done = q
-            .commit(
-                updates,
-                HashMap::new(),
-                Some(claimer(10)),
-                Duration::from_secs(60),
-            )
-            .wait()
-            .await;
+        let done = commit_as(&q, &a, State::Received, 10).await;
         assert!(matches!(done.commit, Some((Err(_), _, _))));
         assert!(done.next.is_empty(), "no claim after a failed commit");
         // Still `received` and due, but parked: not handed out again.
