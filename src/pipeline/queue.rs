@@ -243,19 +243,16 @@ async fn run(journal: Journal, mut jobs: mpsc::UnboundedReceiver<(Job, oneshot::
                     ),
                 };
                 let took = start.elapsed();
-                let next = match (&result, then_claim) {
-                    (Ok(()), Some(claimer)) => {
-                        registry.committed(&ids);
+                if result.is_ok() {
+                    registry.committed(&ids);
+                } else {
+                    registry.park(&ids, park_for);
+                }
+                let next = match then_claim {
+                    Some(claimer) if result.is_ok() => {
                         claim(&journal, &claimer, &mut registry).await
                     }
-                    (Ok(()), None) => {
-                        registry.committed(&ids);
-                        Vec::new()
-                    }
-                    (Err(_), _) => {
-                        registry.park(&ids, park_for);
-                        Vec::new()
-                    }
+                    _ => Vec::new(),
                 };
                 Done {
                     commit: Some((result, updates, took)),
