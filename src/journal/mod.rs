@@ -554,7 +554,7 @@ impl Journal {
             // them queue on the pool instead, which is much faster.
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(opts.clone())
+                .connect_with(opts)
                 .await?;
             Migrator::new(SQLITE_MIGRATIONS).await?.run(&writer).await?;
             // Readers: the same file, read-only (the log mode is the
