@@ -19,6 +19,7 @@ mod checkpoint;
 pub mod packed;
 mod sniff;
 mod state;
+mod write;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -39,6 +40,7 @@ pub use checkpoint::Checkpointer;
 pub use exports::{ExportRecord, ExportState};
 pub use sniff::{sniff_interchange, InterchangeId};
 pub use state::State;
+use write::{NewMessage, WriteTx};
 
 /// Why a journal operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -395,8 +397,6 @@ const CLAIM_COLUMNS: &str = "id, received_at, source, source_ref, partner, forma
 
 /// Rows per multi-row statement (at most 13 parameters a row: well under
 /// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters).
-const ROWS_PER_STATEMENT: usize = 200;
-
 /// Embedded migrations of one backend.
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);
@@ -441,6 +441,11 @@ const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
         6,
         "packed_documents",
         include_str!("migrations/postgres/0006_packed_documents.sql"),
+    ),
+    (
+        7,
+        "documents_storage",
+        include_str!("migrations/postgres/0007_documents_storage.sql"),
     ),
 ]);
 
@@ -660,148 +665,92 @@ impl Journal {
             .collect();
         // A handful of statements per batch, not several per message: each
         // is a round trip (to the server, or to sqlx's SQLite thread).
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // 1. The messages. Ids come from a sequence, assigned in the
-            //    order of the VALUES rows: sorted, they are in batch order.
-            let mut ids: Vec<i64> = Vec::with_capacity(batch.len());
-            let rows: Vec<usize> = (0..batch.len()).collect();
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO messages (received_at, source, source_ref, partner, format, \
-                     sender, interchange_ref, content_hash, raw, state, attempts, \
-                     next_attempt_at, updated_at) ",
-                );
-                q.push_values(chunk, |mut row, &i| {
-                    let (m, ic) = (&batch[i], ics[i].as_ref());
-                    row.push_bind(now)
-                        .push_bind(m.source.as_str())
-                        .push_bind(m.source_ref.as_deref())
-                        .push_bind(m.partner.as_deref())
-                        .push_bind(ic.map(|_| "edifact"))
-                        .push_bind(ic.map(|i| i.sender.as_str()))
-                        .push_bind(ic.map(|i| i.control_ref.as_str()))
-                        .push_bind(hashes[i].as_str())
-                        .push_bind(m.raw.as_slice())
-                        .push_bind("received")
-                        .push_bind(0i64)
-                        .push_bind(now)
-                        .push_bind(now);
-                });
-                q.push(" RETURNING id");
-                let mut got = Vec::with_capacity(chunk.len());
-                for r in q.build().fetch_all(&mut *tx).await? {
-                    got.push(r.try_get::<i64, _>(0)?);
-                }
-                got.sort_unstable();
-                ids.extend(got);
-            }
-            if ids.len() != batch.len() {
-                return Err(JournalError::Conflict(format!(
-                    "inserted {} messages, got {} ids back",
-                    batch.len(),
-                    ids.len()
-                )));
-            }
-            // 2. Their dedup keys. A key already held (by an earlier
-            //    message, or one earlier in this batch) is not inserted.
-            let pairs: Vec<(&str, i64)> = keys
+        let mut tx = self.write_tx().await?;
+        // 1. The messages.
+        let rows: Vec<NewMessage<'_>> = batch
+            .iter()
+            .zip(&ics)
+            .zip(&hashes)
+            .map(|((m, ic), hash)| NewMessage {
+                source: &m.source,
+                source_ref: m.source_ref.as_deref(),
+                partner: m.partner.as_deref(),
+                format: ic.as_ref().map(|_| "edifact"),
+                sender: ic.as_ref().map(|i| i.sender.as_str()),
+                interchange_ref: ic.as_ref().map(|i| i.control_ref.as_str()),
+                content_hash: hash,
+                raw: &m.raw,
+            })
+            .collect();
+        let ids = tx.insert_messages(&rows, now).await?;
+        // 2. Their dedup keys. A key already held (by an earlier message,
+        //    or one earlier in this batch) is not inserted.
+        let pairs: Vec<(&str, i64)> = keys
+            .iter()
+            .zip(&ids)
+            .flat_map(|(k, id)| k.iter().map(move |k| (k.as_str(), *id)))
+            .collect();
+        // Key → the message that inserted it now (keys are unique).
+        let inserted = tx.insert_dedup_keys(&pairs).await?;
+        // 3. Who holds the keys that were not inserted.
+        let missing: Vec<&str> = pairs
+            .iter()
+            .filter(|(k, id)| inserted.get(*k) != Some(id))
+            .map(|(k, _)| *k)
+            .collect();
+        let holder = tx.key_holders(&missing).await?;
+        // 4. Duplicates (rare): marked, their own keys given back.
+        let mut out: Vec<Received> = Vec::with_capacity(batch.len());
+        let mut events: Vec<(i64, State, String)> = Vec::with_capacity(batch.len());
+        for (i, id) in ids.iter().copied().enumerate() {
+            let taken = keys[i]
                 .iter()
-                .zip(&ids)
-                .flat_map(|(k, id)| k.iter().map(move |k| (k.as_str(), *id)))
-                .collect();
-            // Key → the message that inserted it now (keys are unique).
-            let mut inserted: std::collections::HashMap<String, i64> =
-                std::collections::HashMap::with_capacity(pairs.len());
-            for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
-                let mut q = sqlx::QueryBuilder::new("INSERT INTO dedup_keys (key, message_id) ");
-                q.push_values(chunk, |mut row, (k, id)| {
-                    row.push_bind(*k).push_bind(*id);
-                });
-                q.push(" ON CONFLICT (key) DO NOTHING RETURNING key, message_id");
-                for r in q.build().fetch_all(&mut *tx).await? {
-                    inserted.insert(r.try_get(0)?, r.try_get(1)?);
+                .find(|k| inserted.get(k.as_str()) != Some(&id));
+            let duplicate_of = match taken {
+                None => None,
+                Some(k) => {
+                    let orig = holder
+                        .get(k)
+                        .copied()
+                        .ok_or_else(|| JournalError::Conflict(format!("dedup key {k} vanished")))?;
+                    // An original that is itself a duplicate in this batch:
+                    // point at what it duplicates.
+                    let orig = out
+                        .iter()
+                        .find(|r| r.id == orig)
+                        .and_then(|r| r.duplicate_of)
+                        .unwrap_or(orig);
+                    Some(orig)
                 }
-            }
-            // 3. Who holds the keys that were not inserted.
-            let missing: Vec<&str> = pairs
-                .iter()
-                .filter(|(k, id)| inserted.get(*k) != Some(id))
-                .map(|(k, _)| *k)
-                .collect();
-            let mut holder: std::collections::HashMap<String, i64> =
-                std::collections::HashMap::with_capacity(missing.len());
-            for chunk in missing.chunks(ROWS_PER_STATEMENT) {
-                let mut q =
-                    sqlx::QueryBuilder::new("SELECT key, message_id FROM dedup_keys WHERE key IN (");
-                let mut list = q.separated(", ");
-                for k in chunk {
-                    list.push_bind(*k);
+            };
+            let (state, detail) = match duplicate_of {
+                Some(orig) => {
+                    tx.mark_duplicate(id, orig).await?;
+                    (State::Duplicate, format!("duplicate of message {orig}"))
                 }
-                q.push(")");
-                for r in q.build().fetch_all(&mut *tx).await? {
-                    holder.insert(r.try_get(0)?, r.try_get(1)?);
-                }
-            }
-            // 4. Duplicates (rare): marked, their own keys given back.
-            let mut out: Vec<Received> = Vec::with_capacity(batch.len());
-            let mut events: Vec<(i64, State, String)> = Vec::with_capacity(batch.len());
-            for (i, id) in ids.iter().copied().enumerate() {
-                let taken = keys[i]
-                    .iter()
-                    .find(|k| inserted.get(k.as_str()) != Some(&id));
-                let duplicate_of = match taken {
-                    None => None,
-                    Some(k) => {
-                        let orig = holder.get(k).copied().ok_or_else(|| {
-                            JournalError::Conflict(format!("dedup key {k} vanished"))
-                        })?;
-                        // An original that is itself a duplicate in this
-                        // batch: point at what it duplicates.
-                        let orig = out
-                            .iter()
-                            .find(|r| r.id == orig)
-                            .and_then(|r| r.duplicate_of)
-                            .unwrap_or(orig);
-                        Some(orig)
-                    }
-                };
-                let (state, detail) = match duplicate_of {
-                    Some(orig) => {
-                        sqlx::query("DELETE FROM dedup_keys WHERE message_id = $1")
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query(
-                            "UPDATE messages SET state = 'duplicate', duplicate_of = $2 WHERE id = $1",
-                        )
-                        .bind(id)
-                        .bind(orig)
-                        .execute(&mut *tx)
-                        .await?;
-                        (State::Duplicate, format!("duplicate of message {orig}"))
-                    }
-                    None => (
-                        State::Received,
-                        format!("{} bytes from {}", batch[i].raw.len(), batch[i].source),
-                    ),
-                };
-                events.push((id, state, detail));
-                out.push(Received { id, duplicate_of });
-            }
-            for chunk in events.chunks(ROWS_PER_STATEMENT) {
-                let mut q =
-                    sqlx::QueryBuilder::new("INSERT INTO events (message_id, at, state, detail) ");
-                q.push_values(chunk, |mut row, (id, state, detail)| {
-                    row.push_bind(*id)
-                        .push_bind(now)
-                        .push_bind(state.as_str())
-                        .push_bind(detail.as_str());
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(out)
+                None => (
+                    State::Received,
+                    format!("{} bytes from {}", batch[i].raw.len(), batch[i].source),
+                ),
+            };
+            events.push((id, state, detail));
+            out.push(Received { id, duplicate_of });
+        }
+        let events: Vec<(i64, &str, &str)> = events
+            .iter()
+            .map(|(id, state, detail)| (*id, state.as_str(), detail.as_str()))
+            .collect();
+        tx.insert_events(&events, now).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// A write transaction: on SQLite's writing connection, or on a
+    /// connection of the PostgreSQL pool.
+    async fn write_tx(&self) -> Result<WriteTx, JournalError> {
+        Ok(match self {
+            Journal::Sqlite { writer, .. } => WriteTx::Sqlite(writer.begin().await?),
+            Journal::Postgres(p) => WriteTx::Postgres(p.begin().await?),
         })
     }
 
@@ -926,32 +875,12 @@ impl Journal {
     /// (the daemon stopping between a claim and its processing), so that
     /// they are due again at once instead of when the lease expires.
     pub async fn release_leases(&self, ids: &[i64]) -> Result<(), JournalError> {
-        macro_rules! release {
-            ($p:expr, $db:ty) => {{
-                let mut tx = $p.begin().await?;
-                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE messages SET lease_owner = NULL, lease_expires_at = NULL \
-                         WHERE id IN (",
-                    );
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    q.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-            }};
-        }
         if ids.is_empty() {
             return Ok(());
         }
-        match self {
-            Journal::Sqlite { writer: p, .. } => release!(p, sqlx::Sqlite),
-            Journal::Postgres(p) => release!(p, sqlx::Postgres),
-        }
-        Ok(())
+        let mut tx = self.write_tx().await?;
+        tx.release_message_leases(ids).await?;
+        tx.commit().await
     }
 
     /// Tries to lease files of a source to `owner` for `lease_ms`, in one
@@ -965,36 +894,11 @@ impl Journal {
         owner: &str,
         lease_ms: i64,
     ) -> Result<Vec<bool>, JournalError> {
-        let now = now_ms();
-        let mut taken: std::collections::HashSet<(String, i64, i64)> =
-            std::collections::HashSet::with_capacity(files.len());
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for chunk in files.chunks(ROWS_PER_STATEMENT) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO file_leases (source, name, size, mtime, owner, expires_at) ",
-                );
-                q.push_values(chunk, |mut row, f| {
-                    row.push_bind(source)
-                        .push_bind(f.name.as_str())
-                        .push_bind(f.size)
-                        .push_bind(f.mtime)
-                        .push_bind(owner)
-                        .push_bind(now + lease_ms);
-                });
-                q.push(
-                    " ON CONFLICT (source, name, size, mtime) DO UPDATE \
-                     SET owner = excluded.owner, expires_at = excluded.expires_at \
-                     WHERE file_leases.expires_at < ",
-                );
-                q.push_bind(now);
-                q.push(" OR file_leases.owner = excluded.owner RETURNING name, size, mtime");
-                for r in q.build().fetch_all(&mut *tx).await? {
-                    taken.insert((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
-                }
-            }
-            tx.commit().await?;
-        });
+        let mut tx = self.write_tx().await?;
+        let taken = tx
+            .lease_files(source, files, owner, now_ms(), lease_ms)
+            .await?;
+        tx.commit().await?;
         Ok(files
             .iter()
             .map(|f| taken.contains(&(f.name.clone(), f.size, f.mtime)))
@@ -1031,32 +935,15 @@ impl Journal {
         if files.is_empty() {
             return Ok(());
         }
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for chunk in files.chunks(ROWS_PER_STATEMENT) {
-                let mut q = sqlx::QueryBuilder::new("DELETE FROM file_leases WHERE source = ");
-                q.push_bind(source);
-                q.push(" AND owner = ");
-                q.push_bind(owner);
-                q.push(" AND (name, size, mtime) IN (");
-                q.push_values(chunk, |mut row, f| {
-                    row.push_bind(f.name.as_str())
-                        .push_bind(f.size)
-                        .push_bind(f.mtime);
-                });
-                q.push(")");
-                q.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
+        let mut tx = self.write_tx().await?;
+        tx.drop_file_leases(source, files, owner).await?;
+        tx.commit().await
     }
 
     /// Applies processing outcomes in one transaction and releases their
     /// leases. The messages and the side tables (business keys, events,
-    /// deliveries) are written with multi-row statements, the same SQL on
-    /// both backends, so a batch costs a handful of round trips, not
-    /// several per message.
+    /// deliveries) are written with multi-row statements ([`write`]), so a
+    /// batch costs a handful of round trips, not several per message.
     pub async fn apply(&self, updates: &[Update]) -> Result<(), JournalError> {
         if updates.is_empty() {
             return Ok(());
@@ -1084,136 +971,12 @@ impl Journal {
             .iter()
             .flat_map(|u| u.deliveries.iter().map(move |d| (u.id, d)))
             .collect();
-        // The side tables, in multi-row statements (same SQL on both backends).
-        macro_rules! side_tables {
-            ($tx:expr, $db:ty) => {{
-                for chunk in rekeyed.chunks(ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "DELETE FROM message_keys WHERE message_id IN (",
-                    );
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    q.build().execute(&mut *$tx).await?;
-                }
-                for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO message_keys (key, message_id) ",
-                    );
-                    q.push_values(chunk, |mut row, (k, id)| {
-                        row.push_bind(*k).push_bind(*id);
-                    });
-                    q.build().execute(&mut *$tx).await?;
-                }
-                for chunk in events.chunks(ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO events (message_id, at, state, detail) ",
-                    );
-                    q.push_values(chunk, |mut row, (id, state, detail)| {
-                        row.push_bind(*id)
-                            .push_bind(now)
-                            .push_bind(*state)
-                            .push_bind(*detail);
-                    });
-                    q.build().execute(&mut *$tx).await?;
-                }
-                for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO deliveries (message_id, sink, attempt, at, outcome, detail) ",
-                    );
-                    q.push_values(chunk, |mut row, (id, d)| {
-                        row.push_bind(*id)
-                            .push_bind(d.sink.as_str())
-                            .push_bind(d.attempt)
-                            .push_bind(d.at)
-                            .push_bind(d.outcome.as_str())
-                            .push_bind(d.detail.as_deref());
-                    });
-                    q.build().execute(&mut *$tx).await?;
-                }
-            }};
-        }
-        // The outcomes, 200 rows a statement (the same SQL on both
-        // backends): each statement is a round trip, to the server or to
-        // sqlx's SQLite thread, which on a busy machine waits for a core.
-        macro_rules! outcomes {
-            ($tx:expr, $db:ty) => {{
-                for chunk in updates.chunks(ROWS_PER_STATEMENT) {
-                    let packed: Vec<Cow<'_, Packed>> = chunk.iter().map(|u| u.packed()).collect();
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "WITH u (id, state, error, partner, format, document_type, \
-                         business_keys, sender, interchange_ref, canonical_z, priced_z, \
-                         attempts, next_attempt_at) AS (",
-                    );
-                    q.push_values(chunk.iter().zip(&packed), |mut row, (u, packed)| {
-                        row.push_bind(u.id)
-                            .push_bind(u.state.as_str())
-                            .push_bind(u.error.as_deref())
-                            .push_bind(u.partner.as_deref())
-                            .push_bind(u.format.as_deref())
-                            .push_bind(u.document_type.as_deref())
-                            .push_bind(u.business_keys.as_deref())
-                            .push_bind(u.sender.as_deref())
-                            .push_bind(u.interchange_ref.as_deref())
-                            .push_bind(packed.canonical.as_deref())
-                            .push_bind(packed.priced.as_deref())
-                            .push_bind(u.attempts)
-                            .push_bind(u.next_attempt_at);
-                    });
-                    q.push(") UPDATE messages SET state = u.state, error = u.error, ");
-                    // An indexed column named in the SET list has its index
-                    // entries rewritten even when its value stays (SQLite
-                    // decides per statement): `partner`, `sender` and
-                    // `interchange_ref` are named only when a row of this
-                    // chunk changes them (the pipeline never sets the last
-                    // two). Leaving them out is the same update.
-                    for (column, used) in [
-                        ("partner", chunk.iter().any(|u| u.partner.is_some())),
-                        ("sender", chunk.iter().any(|u| u.sender.is_some())),
-                        (
-                            "interchange_ref",
-                            chunk.iter().any(|u| u.interchange_ref.is_some()),
-                        ),
-                    ] {
-                        if used {
-                            q.push(format!("{column} = COALESCE(u.{column}, messages.{column}), "));
-                        }
-                    }
-                    q.push(
-                        "format = COALESCE(u.format, messages.format), \
-                         document_type = COALESCE(u.document_type, messages.document_type), \
-                         business_keys = COALESCE(u.business_keys, messages.business_keys), \
-                         canonical_json = CASE WHEN u.canonical_z IS NULL \
-                         THEN messages.canonical_json END, \
-                         canonical_z = COALESCE(u.canonical_z, messages.canonical_z), \
-                         priced_json = CASE WHEN u.priced_z IS NULL \
-                         THEN messages.priced_json END, \
-                         priced_z = COALESCE(u.priced_z, messages.priced_z), \
-                         attempts = u.attempts, next_attempt_at = u.next_attempt_at, \
-                         lease_owner = NULL, lease_expires_at = NULL, updated_at = ",
-                    );
-                    q.push_bind(now);
-                    q.push(" FROM u WHERE messages.id = u.id");
-                    q.build().execute(&mut *$tx).await?;
-                }
-            }};
-        }
-        match self {
-            Journal::Sqlite { writer: p, .. } => {
-                let mut tx = p.begin().await?;
-                outcomes!(tx, sqlx::Sqlite);
-                side_tables!(tx, sqlx::Sqlite);
-                tx.commit().await?;
-            }
-            Journal::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                outcomes!(tx, sqlx::Postgres);
-                side_tables!(tx, sqlx::Postgres);
-                tx.commit().await?;
-            }
-        }
+        let mut tx = self.write_tx().await?;
+        tx.update_outcomes(updates, now).await?;
+        tx.replace_business_keys(&rekeyed, &keys).await?;
+        tx.insert_events(&events, now).await?;
+        tx.insert_deliveries(&deliveries).await?;
+        tx.commit().await?;
         Ok(())
     }
 

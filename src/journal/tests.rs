@@ -588,6 +588,65 @@ async fn duplicates_in_one_batch_point_at_the_original() {
     }
 }
 
+#[tokio::test]
+async fn batches_larger_than_one_statement_keep_every_row_in_order() {
+    // 450 rows: three VALUES statements on SQLite, one UNNEST statement
+    // on PostgreSQL. Row 300 repeats row 7 (a duplicate in mid-batch).
+    for j in journals().await {
+        let raw = |i: usize| format!("large batch message {}", if i == 300 { 7 } else { i });
+        let r = j
+            .receive((0..450).map(|i| incoming(&raw(i))).collect())
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 450, "{}", j.backend());
+        assert!(
+            r.windows(2).all(|w| w[0].id < w[1].id),
+            "ids in batch order"
+        );
+        for (i, got) in r.iter().enumerate() {
+            let expect = (i == 300).then_some(r[7].id);
+            assert_eq!(got.duplicate_of, expect, "row {i} ({})", j.backend());
+        }
+        assert_eq!(j.get(r[299].id).await.unwrap().raw, raw(299).as_bytes());
+        // Outcomes for every received row, with documents, business keys,
+        // events and a delivery each.
+        let updates: Vec<Update> = r
+            .iter()
+            .enumerate()
+            .filter(|(_, got)| got.duplicate_of.is_none())
+            .map(|(i, got)| {
+                let mut u = Update::new(got.id, State::Delivered, 1);
+                u.error = (i % 2 == 0).then(|| format!("note {i}"));
+                u.business_keys = Some(format!("order:PO-{i},partner:P{}", i % 3));
+                u.canonical_json = Some(format!("[{{\"n\":{i}}}]"));
+                u.events = vec![(State::Delivered, format!("done {i}"))];
+                u.deliveries = vec![Delivery {
+                    sink: "out".into(),
+                    attempt: 1,
+                    at: 1,
+                    outcome: "ok".into(),
+                    detail: None,
+                }];
+                u
+            })
+            .collect();
+        j.apply(&updates).await.unwrap();
+        let m = j.get(r[449].id).await.unwrap();
+        assert_eq!(m.state, State::Delivered, "{}", j.backend());
+        assert_eq!(m.error, None);
+        assert_eq!(m.canonical_json.as_deref(), Some("[{\"n\":449}]"));
+        assert_eq!(
+            j.get(r[448].id).await.unwrap().error.as_deref(),
+            Some("note 448")
+        );
+        assert_eq!(j.events(r[449].id).await.unwrap().len(), 2);
+        assert_eq!(j.delivered_sinks(r[201].id).await.unwrap(), vec!["out"]);
+        let counts = j.counts().await.unwrap();
+        assert!(counts.contains(&("delivered".into(), 449)), "{counts:?}");
+        assert!(counts.contains(&("duplicate".into(), 1)), "{counts:?}");
+    }
+}
+
 /// A message's stored partner, sender and interchange reference.
 async fn identity(j: &Journal, id: i64) -> (Option<String>, Option<String>, Option<String>) {
     let m = j.get(id).await.unwrap();
