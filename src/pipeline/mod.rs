@@ -369,7 +369,7 @@ impl Daemon {
         // the claim of one more. Two batches are kept coming after the one
         // being processed (claimed, or claimed by a job queued), so the
         // journal has the time of two batches to commit one.
-        let queue = JournalQueue::start(self.journal.clone());
+        let queue = JournalQueue::start(self.journal.clone(), self.exclusive());
         let mut ahead: VecDeque<Vec<Message>> = VecDeque::new();
         let mut pending: VecDeque<Pending> = VecDeque::new();
         loop {

@@ -14,12 +14,20 @@
 //! message it handed out whose outcome is not committed yet, and leaves
 //! them out of the next claim. A batch whose commit fails is left out as
 //! well, for `daemon.lease_secs` (see [`Registry`]).
+//!
+//! When claims take leases (a journal shared by several daemons, always on
+//! PostgreSQL), the leases keep a batch from being handed out twice, so
+//! commits need not wait for one another: each runs on a task of its own,
+//! on a connection of its own, while the queue goes on with the claims,
+//! still one after the other. A commit's answer still carries the batch
+//! claimed after it was queued. On PostgreSQL a commit is mostly round
+//! trips and server work, so several at once use cores that would wait.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::journal::{Journal, JournalError, Message, Update};
 
@@ -116,9 +124,11 @@ pub(super) struct JournalQueue {
 }
 
 impl JournalQueue {
-    pub fn start(journal: Journal) -> JournalQueue {
+    /// Starts the queue for a daemon whose claims take leases or not
+    /// (`exclusive`, see [`Claimer::exclusive`]).
+    pub fn start(journal: Journal, exclusive: bool) -> JournalQueue {
         let (jobs, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(journal, rx));
+        let task = tokio::spawn(run(journal, exclusive, rx));
         JournalQueue { jobs, task }
     }
 
@@ -209,9 +219,16 @@ impl Registry {
     }
 }
 
-/// The queue's task.
-async fn run(journal: Journal, mut jobs: mpsc::UnboundedReceiver<(Job, oneshot::Sender<Done>)>) {
+/// The queue's task. Commits run in order on this task when claims take
+/// no leases (`exclusive`), each on a task of its own otherwise.
+async fn run(
+    journal: Journal,
+    exclusive: bool,
+    mut jobs: mpsc::UnboundedReceiver<(Job, oneshot::Sender<Done>)>,
+) {
     let mut registry = Registry::default();
+    // Commits running beside the queue, each answering its own job.
+    let mut beside = JoinSet::new();
     while let Some((job, answer)) = jobs.recv().await {
         let done = match job {
             Job::Claim(claimer) => Done {
@@ -222,27 +239,9 @@ async fn run(journal: Journal, mut jobs: mpsc::UnboundedReceiver<(Job, oneshot::
                 updates,
                 then_claim,
                 park_for,
-            } => {
-                let start = Instant::now();
+            } if exclusive => {
                 let ids: Vec<i64> = updates.iter().map(|u| u.id).collect();
-                // On a task of its own: a panic in the journal code fails
-                // this commit, not the queue.
-                let j = journal.clone();
-                let (result, updates) = match tokio::spawn(async move {
-                    let r = j.apply(&updates).await;
-                    (r, updates)
-                })
-                .await
-                {
-                    Ok(done) => done,
-                    Err(e) => (
-                        Err(JournalError::Conflict(format!(
-                            "journal commit task failed: {e}"
-                        ))),
-                        Vec::new(),
-                    ),
-                };
-                let took = start.elapsed();
+                let (result, updates, took) = commit(&journal, updates).await;
                 if result.is_ok() {
                     registry.committed(&ids);
                 } else {
@@ -259,10 +258,68 @@ async fn run(journal: Journal, mut jobs: mpsc::UnboundedReceiver<(Job, oneshot::
                     next,
                 }
             }
+            Job::Commit {
+                updates,
+                then_claim,
+                ..
+            } => {
+                // Leased: the commit goes on beside the queue; the claim is
+                // made now, in its turn. A failed commit leaves its batch
+                // leased until the lease expires.
+                let j = journal.clone();
+                let running = tokio::spawn(async move { commit(&j, updates).await });
+                let next = match then_claim {
+                    Some(claimer) => claim(&journal, &claimer, &mut registry).await,
+                    None => Vec::new(),
+                };
+                beside.spawn(async move {
+                    let commit = running.await.unwrap_or_else(|e| failed_task(e));
+                    let _ = answer.send(Done {
+                        commit: Some(commit),
+                        next,
+                    });
+                });
+                continue;
+            }
         };
         // The run loop may be gone (aborted at the end of the grace period).
         let _ = answer.send(done);
     }
+    while beside.join_next().await.is_some() {}
+}
+
+/// A commit's result, the outcomes it wrote, and how long it took.
+type Committed = (Result<(), JournalError>, Vec<Update>, Duration);
+
+/// Applies `updates` on a task of its own: a panic in the journal code
+/// fails this commit, not the queue.
+async fn commit(journal: &Journal, updates: Vec<Update>) -> Committed {
+    let start = Instant::now();
+    let j = journal.clone();
+    let (result, updates) = match tokio::spawn(async move {
+        let r = j.apply(&updates).await;
+        (r, updates)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            let (result, updates, _) = failed_task(e);
+            (result, updates)
+        }
+    };
+    (result, updates, start.elapsed())
+}
+
+/// The commit of a task that panicked (or was cancelled).
+fn failed_task(e: tokio::task::JoinError) -> Committed {
+    (
+        Err(JournalError::Conflict(format!(
+            "journal commit task failed: {e}"
+        ))),
+        Vec::new(),
+        Duration::ZERO,
+    )
 }
 
 /// The next batch of due messages, the registry's left out; leased to the
@@ -279,7 +336,9 @@ async fn claim(journal: &Journal, c: &Claimer, registry: &mut Registry) -> Vec<M
     };
     match claimed {
         Ok(batch) => {
-            registry.handed_out(&batch);
+            if c.exclusive {
+                registry.handed_out(&batch);
+            }
             batch
         }
         Err(e) => {
@@ -300,6 +359,13 @@ mod tests {
             batch_size,
             lease_secs: 60,
             exclusive: true,
+        }
+    }
+
+    fn leased(batch_size: u32) -> Claimer {
+        Claimer {
+            exclusive: false,
+            ..claimer(batch_size)
         }
     }
 
@@ -365,7 +431,7 @@ mod tests {
     #[tokio::test]
     async fn claims_queued_one_after_another_never_hand_out_a_message_twice() {
         let j = journal(10).await;
-        let q = JournalQueue::start(j.clone());
+        let q = JournalQueue::start(j.clone(), true);
         let a = q.claim(claimer(4));
         let b = q.claim(claimer(4));
         let c = q.claim(claimer(4));
@@ -396,7 +462,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_whose_commit_fails_is_parked_not_handed_out_again() {
         let j = journal(3).await;
-        let q = JournalQueue::start(j.clone());
+        let q = JournalQueue::start(j.clone(), true);
         let a = q.claim(claimer(10)).wait().await.next;
         assert_eq!(a.len(), 3);
         // Every outcome fails to commit (a trigger refuses the update).
@@ -414,6 +480,82 @@ mod tests {
         assert!(done.next.is_empty(), "no claim after a failed commit");
         // Still `received` and due, but parked: not handed out again.
         assert!(q.claim(claimer(10)).wait().await.next.is_empty());
+        q.close().await;
+    }
+
+    #[tokio::test]
+    async fn leased_commits_run_beside_the_claims_and_never_hand_a_message_out_twice() {
+        let j = journal(10).await;
+        let q = JournalQueue::start(j.clone(), false);
+        let a = q.claim(leased(4)).wait().await.next;
+        let b = q.claim(leased(4)).wait().await.next;
+        assert_eq!((a.len(), b.len()), (4, 4));
+        // Both commits queued at once, each with a claim after it: the
+        // claims take what is not leased (the last two, then nothing).
+        let updates = |batch: &[Message]| {
+            batch
+                .iter()
+                .map(|m| Update::new(m.id, State::Delivered, 1))
+                .collect()
+        };
+        let ca = q.commit(
+            updates(&a),
+            HashMap::new(),
+            Some(leased(4)),
+            Duration::from_secs(60),
+        );
+        let cb = q.commit(
+            updates(&b),
+            HashMap::new(),
+            Some(leased(4)),
+            Duration::from_secs(60),
+        );
+        let (da, db) = (ca.wait().await, cb.wait().await);
+        for d in [&da, &db] {
+            assert!(matches!(d.commit, Some((Ok(()), ref u, _)) if u.len() == 4));
+        }
+        let mut all: Vec<i64> = [ids(&a), ids(&b), ids(&da.next), ids(&db.next)].concat();
+        assert_eq!(all.len(), 10, "every message handed out");
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 10, "and only once");
+        for m in a.iter().chain(&b) {
+            assert_eq!(j.get(m.id).await.unwrap().state, State::Delivered);
+        }
+        q.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_leased_batch_whose_commit_fails_stays_leased() {
+        let j = journal(3).await;
+        let q = JournalQueue::start(j.clone(), false);
+        let a = q.claim(leased(10)).wait().await.next;
+        assert_eq!(a.len(), 3);
+        if let Journal::Sqlite { writer: p, .. } = &j {
+            sqlx::query(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON messages \
+                 BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+        let updates = a
+            .iter()
+            .map(|m| Update::new(m.id, State::Received, 1))
+            .collect();
+        let done = q
+            .commit(
+                updates,
+                HashMap::new(),
+                Some(leased(10)),
+                Duration::from_secs(60),
+            )
+            .wait()
+            .await;
+        assert!(matches!(done.commit, Some((Err(_), _, _))));
+        assert!(done.next.is_empty(), "still leased: not claimed again");
+        assert!(q.claim(leased(10)).wait().await.next.is_empty());
         q.close().await;
     }
 }
