@@ -273,7 +273,7 @@ async fn run(
                     None => Vec::new(),
                 };
                 beside.spawn(async move {
-                    let commit = running.await.unwrap_or_else(|e| failed_task(e));
+                    let commit = running.await.unwrap_or_else(failed_task);
                     let _ = answer.send(Done {
                         commit: Some(commit),
                         next,
