@@ -395,8 +395,6 @@ const CLAIM_COLUMNS: &str = "id, received_at, source, source_ref, partner, forma
      document_type, business_keys, sender, interchange_ref, content_hash, raw, state, error, \
      attempts, next_attempt_at, duplicate_of, updated_at";
 
-/// Rows per multi-row statement (at most 13 parameters a row: well under
-/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters).
 /// Embedded migrations of one backend.
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);

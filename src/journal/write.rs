@@ -9,11 +9,10 @@
 //!   SQLite thread);
 //! - **PostgreSQL**: one array parameter per column, expanded with
 //!   `UNNEST`, so a batch of any size is one statement of fixed text. The
-//!   server prepares it once per connection, and does not build an
+//!   server prepares it once per connection, and does not set up an
 //!   expression per bound value at every execution as it does for a
-//!   `VALUES` list (measured: a quarter of the server's CPU time in the
-//!   daemon bench went to planning and initialising those lists; see
-//!   `benches/README.md`, "Round 8").
+//!   `VALUES` list (measured: about a fifth of the server's CPU time in
+//!   the daemon bench; see `benches/README.md`, "Round 8").
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
