@@ -266,19 +266,21 @@ async fn run(
                 // Leased: the commit goes on beside the queue; the claim is
                 // made now, in its turn. A failed commit leaves its batch
                 // leased until the lease expires.
+                let (claimed, next) = oneshot::channel();
                 let j = journal.clone();
-                let running = tokio::spawn(async move { commit(&j, updates).await });
-                let next = match then_claim {
-                    Some(claimer) => claim(&journal, &claimer, &mut registry).await,
-                    None => Vec::new(),
-                };
                 beside.spawn(async move {
-                    let commit = running.await.unwrap_or_else(failed_task);
+                    let commit = commit(&j, updates).await;
+                    let next = next.await.unwrap_or_default();
                     let _ = answer.send(Done {
                         commit: Some(commit),
                         next,
                     });
                 });
+                let batch = match then_claim {
+                    Some(claimer) => claim(&journal, &claimer, &mut registry).await,
+                    None => Vec::new(),
+                };
+                let _ = claimed.send(batch);
                 continue;
             }
         };
@@ -303,23 +305,14 @@ async fn commit(journal: &Journal, updates: Vec<Update>) -> Committed {
     .await
     {
         Ok(done) => done,
-        Err(e) => {
-            let (result, updates, _) = failed_task(e);
-            (result, updates)
-        }
+        Err(e) => (
+            Err(JournalError::Conflict(format!(
+                "journal commit task failed: {e}"
+            ))),
+            Vec::new(),
+        ),
     };
     (result, updates, start.elapsed())
-}
-
-/// The commit of a task that panicked (or was cancelled).
-fn failed_task(e: tokio::task::JoinError) -> Committed {
-    (
-        Err(JournalError::Conflict(format!(
-            "journal commit task failed: {e}"
-        ))),
-        Vec::new(),
-        Duration::ZERO,
-    )
 }
 
 /// The next batch of due messages, the registry's left out; leased to the
