@@ -940,7 +940,7 @@ impl Journal {
 
     /// Applies processing outcomes in one transaction and releases their
     /// leases. The messages and the side tables (business keys, events,
-    /// deliveries) are written with multi-row statements ([`write`]), so a
+    /// deliveries) are written with multi-row statements ([`write`](mod@write)), so a
     /// batch costs a handful of round trips, not several per message.
     pub async fn apply(&self, updates: &[Update]) -> Result<(), JournalError> {
         if updates.is_empty() {
