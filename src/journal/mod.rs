@@ -940,8 +940,8 @@ impl Journal {
 
     /// Applies processing outcomes in one transaction and releases their
     /// leases. The messages and the side tables (business keys, events,
-    /// deliveries) are written with multi-row statements ([`write`](mod@write)), so a
-    /// batch costs a handful of round trips, not several per message.
+    /// deliveries) are written with multi-row statements (module `write`),
+    /// so a batch costs a handful of round trips, not several per message.
     pub async fn apply(&self, updates: &[Update]) -> Result<(), JournalError> {
         if updates.is_empty() {
             return Ok(());
