@@ -378,19 +378,10 @@ impl WriteTx {
         rekeyed: &[i64],
         keys: &[(&str, i64)],
     ) -> Result<(), JournalError> {
+        self.for_ids("DELETE FROM message_keys WHERE message_id", rekeyed)
+            .await?;
         match self {
             WriteTx::Sqlite(tx) => {
-                for chunk in rekeyed.chunks(SQLITE_ROWS) {
-                    let mut q = QueryBuilder::<Sqlite>::new(
-                        "DELETE FROM message_keys WHERE message_id IN (",
-                    );
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    q.build().execute(&mut **tx).await?;
-                }
                 for chunk in keys.chunks(SQLITE_ROWS) {
                     let mut q =
                         QueryBuilder::<Sqlite>::new("INSERT INTO message_keys (key, message_id) ");
@@ -401,12 +392,6 @@ impl WriteTx {
                 }
             }
             WriteTx::Postgres(tx) => {
-                if !rekeyed.is_empty() {
-                    sqlx::query("DELETE FROM message_keys WHERE message_id = ANY($1::int8[])")
-                        .bind(rekeyed)
-                        .execute(&mut **tx)
-                        .await?;
-                }
                 if !keys.is_empty() {
                     let (k, ids): (Vec<&str>, Vec<i64>) = keys.iter().copied().unzip();
                     sqlx::query(
@@ -519,12 +504,24 @@ impl WriteTx {
 
     /// Clears the leases of messages `ids`.
     pub async fn release_message_leases(&mut self, ids: &[i64]) -> Result<(), JournalError> {
-        const SET: &str = "UPDATE messages SET lease_owner = NULL, lease_expires_at = NULL WHERE ";
+        self.for_ids(
+            "UPDATE messages SET lease_owner = NULL, lease_expires_at = NULL WHERE id",
+            ids,
+        )
+        .await
+    }
+
+    /// Runs `{head} IN (ids)`: `head` is a statement ending with a
+    /// `WHERE` on an id column.
+    async fn for_ids(&mut self, head: &str, ids: &[i64]) -> Result<(), JournalError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         match self {
             WriteTx::Sqlite(tx) => {
                 for chunk in ids.chunks(SQLITE_ROWS) {
-                    let mut q = QueryBuilder::<Sqlite>::new(SET);
-                    q.push("id IN (");
+                    let mut q = QueryBuilder::<Sqlite>::new(head);
+                    q.push(" IN (");
                     let mut list = q.separated(", ");
                     for id in chunk {
                         list.push_bind(*id);
@@ -534,7 +531,7 @@ impl WriteTx {
                 }
             }
             WriteTx::Postgres(tx) => {
-                sqlx::query(&format!("{SET}id = ANY($1::int8[])"))
+                sqlx::query(&format!("{head} = ANY($1::int8[])"))
                     .bind(ids)
                     .execute(&mut **tx)
                     .await?;

@@ -400,6 +400,19 @@ mod tests {
         .await
     }
 
+    /// Makes every outcome fail to commit (a trigger refuses the update).
+    async fn refuse_updates(j: &Journal) {
+        if let Journal::Sqlite { writer: p, .. } = j {
+            sqlx::query(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON messages \
+                 BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    }
+
     fn ids(batch: &[Message]) -> Vec<i64> {
         batch.iter().map(|m| m.id).collect()
     }
@@ -458,16 +471,7 @@ mod tests {
         let q = JournalQueue::start(j.clone(), true);
         let a = q.claim(claimer(10)).wait().await.next;
         assert_eq!(a.len(), 3);
-        // Every outcome fails to commit (a trigger refuses the update).
-        if let Journal::Sqlite { writer: p, .. } = &j {
-            sqlx::query(
-                "CREATE TRIGGER refuse BEFORE UPDATE ON messages \
-                 BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-            )
-            .execute(p)
-            .await
-            .unwrap();
-        }
+        refuse_updates(&j).await;
         let done = commit_as(&q, &a, State::Received, 10).await;
         assert!(matches!(done.commit, Some((Err(_), _, _))));
         assert!(done.next.is_empty(), "no claim after a failed commit");
@@ -524,15 +528,7 @@ mod tests {
         let q = JournalQueue::start(j.clone(), false);
         let a = q.claim(leased(10)).wait().await.next;
         assert_eq!(a.len(), 3);
-        if let Journal::Sqlite { writer: p, .. } = &j {
-            sqlx::query(
-                "CREATE TRIGGER refuse BEFORE UPDATE ON messages \
-                 BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-            )
-            .execute(p)
-            .await
-            .unwrap();
-        }
+        refuse_updates(&j).await;
         let updates = a
             .iter()
             .map(|m| Update::new(m.id, State::Received, 1))
